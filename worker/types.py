@@ -1,0 +1,77 @@
+"""The story schema: what every consumer of the output stream receives.
+
+A :class:`Story` is the normalized form of one feed item. Its JSON form (``to_dict``) is the
+``story`` field of each stream entry and is described by ``worker/schema/message.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+MediaType = Literal["image", "video", "audio"]
+MEDIA_TYPES: tuple[MediaType, ...] = ("image", "video", "audio")
+
+
+@dataclass
+class Media:
+    """One image, video or audio item attached to a story."""
+
+    type: MediaType
+    url: str | None = None
+    title: str | None = None
+    caption: str | None = None
+    duration: int | None = None
+    """Length in whole seconds."""
+    duration_text: str | None = None
+    """The same length as shown to readers: "mm:ss", or "h:mm:ss" from one hour on."""
+    credit: str | None = None
+    mime: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Media:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Story:
+    """One news story, as published on the output stream."""
+
+    id: str
+    feed: str | None = None
+    url: str | None = None
+    guid: str | None = None
+    title: str | None = None
+    published: str | None = None
+    """ISO 8601 in UTC (``2016-02-20T12:00:00Z``) or None."""
+    updated: str | None = None
+    source: str | None = None
+    """The outlet's name (from the feed's config, else the feed's own title)."""
+    authors: list[str] = field(default_factory=list)
+    media: list[Media] = field(default_factory=list)
+    highlights: list[str] = field(default_factory=list)
+    dateline: str | None = None
+    """Where and by whom the story was filed, e.g. "WASHINGTON (CNN)"; the dash is not kept."""
+    body: list[str] = field(default_factory=list)
+    """Plain-text paragraphs, no markup."""
+    contributors: list[str] = field(default_factory=list)
+    summary: str | None = None
+    language: str | None = None
+    tags: list[str] = field(default_factory=list)
+    fetched_at: str | None = None
+    schema_version: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Story:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["media"] = [Media.from_dict(m) for m in values.get("media") or []]
+        return cls(**values)
