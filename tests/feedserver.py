@@ -1,0 +1,168 @@
+"""A real HTTP server on 127.0.0.1 that serves feeds the way a test tells it to.
+
+Each path answers with a feed body (honouring conditional GET), an error status, a slow answer,
+or a broken connection; every request is logged with its headers so tests can check politeness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    content_type: str = "application/rss+xml; charset=utf-8"
+    status: int = 200
+    delay: float = 0.0
+    etag: str | None = None
+    last_modified: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    cut_after: int | None = None
+    """Close the connection after sending this many body bytes of a longer declared length."""
+
+
+class FeedServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight: Counter[str] = Counter()
+        self.most_in_flight: Counter[str] = Counter()
+        """Per path, the most requests it was answering at one time."""
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> FeedServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def url(self, path: str) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}{path}"
+
+    def serve(self, path: str, body: bytes, **options: Any) -> str:
+        """Serve ``body`` at ``path`` with an ETag and Last-Modified; return the URL."""
+        tag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+        route = Route(body=body, etag=tag, last_modified=formatdate(usegmt=True), **options)
+        with self._lock:
+            self.routes[path] = route
+        return self.url(path)
+
+    def fail(self, path: str, status: int, body: bytes = b"error") -> str:
+        with self._lock:
+            self.routes[path] = Route(body=body, status=status, content_type="text/plain")
+        return self.url(path)
+
+    def hits(self, path: str) -> list[dict[str, str]]:
+        with self._lock:
+            return [headers for p, headers in self.requests if p == path]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path
+                with server._lock:
+                    server.requests.append((path, dict(self.headers)))
+                    server.in_flight[path] += 1
+                    server.most_in_flight[path] = max(
+                        server.most_in_flight[path], server.in_flight[path])
+                    route = server.routes.get(path)
+                try:
+                    self._route(route)
+                finally:
+                    with server._lock:
+                        server.in_flight[path] -= 1
+
+            def _route(self, route: Route | None) -> None:
+                if route is None:
+                    self._answer(404, b"not found", "text/plain", {})
+                    return
+                if route.delay:
+                    time.sleep(route.delay)
+                if route.status == 200 and self._not_modified(route):
+                    self._answer(304, b"", None, self._validators(route))
+                    return
+                headers = {**self._validators(route), **route.headers}
+                self._answer(route.status, route.body, route.content_type, headers,
+                             route.cut_after)
+
+            def _not_modified(self, route: Route) -> bool:
+                if route.etag and self.headers.get("If-None-Match") == route.etag:
+                    return True
+                since = self.headers.get("If-Modified-Since")
+                return bool(route.last_modified and since == route.last_modified
+                            and not self.headers.get("If-None-Match"))
+
+            def _validators(self, route: Route) -> dict[str, str]:
+                found = {}
+                if route.etag:
+                    found["ETag"] = route.etag
+                if route.last_modified:
+                    found["Last-Modified"] = route.last_modified
+                return found
+
+            def _answer(self, status: int, body: bytes, content_type: str | None,
+                        headers: dict[str, str], cut_after: int | None = None) -> None:
+                try:
+                    self.send_response(status)
+                    if content_type:
+                        self.send_header("Content-Type", content_type)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body if cut_after is None else body[:cut_after])
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                if cut_after is not None:
+                    self.close_connection = True
+
+        return Handler
+
+
+def rss(items: list[dict[str, str]], title: str = "Test feed",
+        link: str = "http://127.0.0.1/") -> bytes:
+    """An RSS 2.0 document; each item may have title, link, guid, description, pubDate."""
+    parts = [f"<item>{''.join(_element(k, v) for k, v in item.items())}</item>" for item in items]
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>{escape(link)}</link>"
+        f"<description>{escape(title)}</description>{''.join(parts)}</channel></rss>"
+    ).encode()
+
+
+def item(n: int, site: str = "http://news.example.com", **extra: str) -> dict[str, str]:
+    """A typical news item number ``n``."""
+    base = {
+        "title": f"Story number {n}",
+        "link": f"{site}/2026/11/24/story-{n}.html?utm_source=rss",
+        "guid": f"{site}/2026/11/24/story-{n}.html",
+        "description": f"<p>First paragraph of story {n}.</p><p>Second paragraph.</p>",
+        "pubDate": "Tue, 24 Nov 2026 10:00:00 GMT",
+    }
+    base.update(extra)
+    return base
+
+
+def _element(name: str, value: str) -> str:
+    return f"<{name}>{escape(value)}</{name}>"

@@ -1,0 +1,100 @@
+"""Fetching against a real local HTTP server: conditional GET, redirects, errors, limits."""
+
+from __future__ import annotations
+
+import gzip
+
+import httpx
+import pytest
+from feedserver import FeedServer, Route, item, rss
+
+from worker.exceptions import BodyTooLarge, FetchError, FetchTimeout, HTTPStatusError, NetworkError
+from worker.fetch import fetch, new_client
+
+
+@pytest.fixture
+def client() -> httpx.Client:
+    return new_client("feedwatch-test/1 (+http://example.invalid)", timeout=2.0)
+
+
+def test_a_second_fetch_with_the_validators_gets_304(
+        feed_server: FeedServer, client: httpx.Client) -> None:
+    url = feed_server.serve("/feed.xml", rss([item(1)]))
+    first = fetch(client, url, max_bytes=1 << 20, deadline=5)
+    assert first.status == 200 and b"Story number 1" in first.content
+    assert first.validators.etag and first.validators.last_modified
+    second = fetch(client, url, first.validators, max_bytes=1 << 20, deadline=5)
+    assert second.not_modified and second.content == b""
+    assert second.validators == first.validators, "a 304 keeps the validators it was sent"
+    sent = feed_server.hits("/feed.xml")[-1]
+    assert sent["If-None-Match"] == first.validators.etag
+    assert sent["If-Modified-Since"] == first.validators.last_modified
+    assert sent["User-Agent"].startswith("feedwatch-test/1")
+    assert "gzip" in sent["Accept-Encoding"]
+
+
+def test_last_modified_alone_is_used_when_there_is_no_etag(
+        feed_server: FeedServer, client: httpx.Client) -> None:
+    url = feed_server.serve("/lm.xml", rss([item(1)]))
+    feed_server.routes["/lm.xml"].etag = None
+    first = fetch(client, url, max_bytes=1 << 20, deadline=5)
+    assert first.validators.etag is None
+    assert fetch(client, url, first.validators, max_bytes=1 << 20, deadline=5).not_modified
+
+
+def test_redirects_are_followed_and_the_final_url_reported(
+        feed_server: FeedServer, client: httpx.Client) -> None:
+    target = feed_server.serve("/new.xml", rss([item(1)]))
+    feed_server.routes["/old.xml"] = Route(status=301, headers={"Location": target})
+    result = fetch(client, feed_server.url("/old.xml"), max_bytes=1 << 20, deadline=5)
+    assert result.status == 200 and result.url == target
+
+
+def test_a_redirect_loop_is_a_clear_error(feed_server: FeedServer, client: httpx.Client) -> None:
+    feed_server.routes["/a"] = Route(status=302, headers={"Location": feed_server.url("/b")})
+    feed_server.routes["/b"] = Route(status=302, headers={"Location": feed_server.url("/a")})
+    with pytest.raises(FetchError, match="redirect"):
+        fetch(client, feed_server.url("/a"), max_bytes=1 << 20, deadline=5)
+
+
+def test_an_error_status_is_an_http_status_error(
+        feed_server: FeedServer, client: httpx.Client) -> None:
+    url = feed_server.fail("/broken", 500)
+    with pytest.raises(HTTPStatusError) as caught:
+        fetch(client, url, max_bytes=1 << 20, deadline=5)
+    assert caught.value.status == 500
+    assert str(caught.value) == "HTTP 500 Internal Server Error"
+
+
+def test_a_server_that_does_not_answer_in_time_times_out(
+        feed_server: FeedServer) -> None:
+    url = feed_server.serve("/slow", rss([item(1)]), delay=3.0)
+    with new_client("t", timeout=0.5) as quick, pytest.raises(FetchTimeout, match="timed out"):
+        fetch(quick, url, max_bytes=1 << 20, deadline=5)
+
+
+def test_a_body_cut_short_is_a_network_error(
+        feed_server: FeedServer, client: httpx.Client) -> None:
+    url = feed_server.serve("/cut", rss([item(n) for n in range(20)]), cut_after=300)
+    with pytest.raises(NetworkError, match="connection broken"):
+        fetch(client, url, max_bytes=1 << 20, deadline=5)
+
+
+def test_nobody_listening_is_a_network_error(client: httpx.Client) -> None:
+    with pytest.raises(NetworkError, match="network error"):
+        fetch(client, "http://127.0.0.1:9/feed", max_bytes=1 << 20, deadline=5)
+
+
+def test_the_size_cap_holds_after_decompression(
+        feed_server: FeedServer, client: httpx.Client) -> None:
+    bomb = gzip.compress(b"<rss>" + b" " * (4 << 20))
+    assert len(bomb) < 10_000
+    url = feed_server.serve("/bomb", bomb, headers={"Content-Encoding": "gzip"})
+    with pytest.raises(BodyTooLarge, match="larger than 1048576 bytes"):
+        fetch(client, url, max_bytes=1 << 20, deadline=5)
+
+
+def test_a_gzip_body_is_decompressed(feed_server: FeedServer, client: httpx.Client) -> None:
+    body = rss([item(1)])
+    url = feed_server.serve("/gz", gzip.compress(body), headers={"Content-Encoding": "gzip"})
+    assert fetch(client, url, max_bytes=1 << 20, deadline=5).content == body
