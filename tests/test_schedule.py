@@ -1,0 +1,67 @@
+"""The due-feeds schedule: sync with the config, atomic claims, per-feed leases."""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+
+from worker.schedule import SCHEDULE_KEY, Schedule
+
+
+def test_sync_adds_new_feeds_due_now_and_drops_removed_ones(redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(["a", "b"], now=1000)
+    schedule.reschedule("a", 5000)
+    schedule.sync(["a", "c"], now=2000)
+    assert dict(redis_client.zrange(SCHEDULE_KEY, 0, -1, withscores=True)) == {
+        b"a": 5000.0, b"c": 2000.0}, "a keeps its due time, b is gone, c is due now"
+
+
+def test_a_claim_takes_only_due_feeds_and_hides_them_for_one_lease(
+        redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(["due", "later"], now=1000)
+    schedule.reschedule("later", 1500)
+    assert schedule.claim_due(now=1100) == ["due"]
+    assert schedule.claim_due(now=1100) == [], "claimed feeds are not due again at once"
+    assert schedule.claim_due(now=1159) == []
+    assert schedule.claim_due(now=1161) == ["due"], "a claim whose worker died runs out"
+
+
+def test_two_beats_claiming_at_once_never_share_a_feed(redis_url: str,
+                                                      redis_client: redis.Redis) -> None:
+    Schedule(redis_client, 60).sync([f"f{n}" for n in range(500)], now=0)
+    claims: list[list[str]] = []
+
+    def beat() -> None:
+        schedule = Schedule(redis.Redis.from_url(redis_url), 60)
+        for _ in range(10):
+            claims.append(schedule.claim_due(limit=30, now=10))
+
+    threads = [threading.Thread(target=beat) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [key for claim in claims for key in claim]
+    assert len(claimed) == len(set(claimed)) == 500
+
+
+def test_a_lease_admits_one_poller_until_released(redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    token = schedule.acquire("feed")
+    assert token is not None
+    assert schedule.acquire("feed") is None
+    schedule.release("feed", "someone-elses-token")
+    assert schedule.acquire("feed") is None, "only the holder can release"
+    schedule.release("feed", token)
+    assert schedule.acquire("feed") is not None
+
+
+def test_reschedule_does_not_bring_back_a_removed_feed(redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(["gone"], now=0)
+    schedule.sync([], now=0)
+    schedule.reschedule("gone", 100)
+    assert schedule.next_due("gone") is None

@@ -1,0 +1,63 @@
+"""Which marks identify a story, so that each story is published once.
+
+A story is known by up to two marks: its canonical URL and its (feed, guid). It is new only
+when neither mark was seen before; :mod:`worker.publish` checks and sets both on the server in
+one atomic step. Marks are stored as 64-bit digests (see :func:`digest`).
+
+A URL only identifies a story when it is specific to it. Feeds whose items all link to the
+site's home page, or share one link, would otherwise collapse into one story, so
+:func:`shared_urls` finds such links and :func:`marks` leaves them out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Collection, Iterable
+from urllib.parse import urlsplit
+
+from worker.types import Story
+
+
+def story_id(feed_key: str | None, guid: str | None, url: str | None, fallback: str = "") -> str:
+    """A stable id for a story: the same item of the same feed always gets the same id.
+
+    Consumers use it as the idempotency key of a story.
+    """
+    identity = guid or url or fallback
+    material = f"{feed_key or ''}\n{identity}".encode()
+    return hashlib.blake2b(material, digest_size=16).hexdigest()
+
+
+def digest(mark: str) -> bytes:
+    """The 8-byte digest under which a mark is remembered."""
+    return hashlib.blake2b(mark.encode(), digest_size=8).digest()
+
+
+def shared_urls(urls: Iterable[str | None], home: str | None = None) -> set[str]:
+    """URLs of one feed document that cannot tell its items apart.
+
+    Those are links used by more than one item, the feed's own home page, and bare site roots.
+    """
+    counts = Counter(u for u in urls if u)
+    shared = {u for u, n in counts.items() if n > 1 or _is_site_root(u)}
+    if home:
+        shared.update(u for u in counts if u.rstrip("/") == home.rstrip("/"))
+    return shared
+
+
+def marks(story: Story, shared: Collection[str] = ()) -> list[str]:
+    """The marks that identify ``story``; empty only for an item with neither URL nor guid."""
+    found = []
+    if story.url and story.url not in shared:
+        found.append(f"u:{story.url}")
+    if story.guid:
+        found.append(f"g:{story.feed or ''}\n{story.guid}")
+    if not found:
+        found.append(f"i:{story.id}")
+    return found
+
+
+def _is_site_root(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.path in ("", "/") and not parts.query

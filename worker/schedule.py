@@ -1,0 +1,79 @@
+"""When each feed is due, and who may poll it.
+
+Due times live in one sorted set (member: feed key, score: when it is next due, Unix seconds).
+A tick *claims* the due feeds atomically by pushing their score one lease ahead, so a second
+beat's tick does not see them; a poll then holds a per-feed lease key while it runs, so a
+redelivered task never polls a feed another worker is polling. A claimed feed whose worker
+died becomes due again when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+
+import redis
+
+SCHEDULE_KEY = "feedwatch:schedule"
+LEASE_PREFIX = "feedwatch:lease:"
+
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+for _, key in ipairs(due) do
+  redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[1]) + tonumber(ARGV[2]), key)
+end
+return due
+"""
+
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Schedule:
+    def __init__(self, client: redis.Redis, lease_seconds: float) -> None:
+        self._client = client
+        self.lease_seconds = lease_seconds
+        self._claim = client.register_script(_CLAIM)
+        self._release = client.register_script(_RELEASE)
+
+    def sync(self, feed_keys: Iterable[str], now: float | None = None) -> None:
+        """Make the schedule hold exactly these feeds: new ones due now, removed ones gone."""
+        wanted = set(feed_keys)
+        current = {k.decode() for k in self._client.zrange(SCHEDULE_KEY, 0, -1)}  # type: ignore[union-attr]
+        due = time.time() if now is None else now
+        with self._client.pipeline() as pipe:
+            added = wanted - current
+            if added:
+                pipe.zadd(SCHEDULE_KEY, dict.fromkeys(added, due), nx=True)
+            removed = current - wanted
+            if removed:
+                pipe.zrem(SCHEDULE_KEY, *removed)
+            pipe.execute()
+
+    def claim_due(self, limit: int = 1000, now: float | None = None) -> list[str]:
+        """Claim up to ``limit`` due feeds for one lease; return their keys."""
+        at = time.time() if now is None else now
+        claimed = self._claim(keys=[SCHEDULE_KEY], args=[at, self.lease_seconds, limit])
+        return [k.decode() for k in claimed]
+
+    def reschedule(self, key: str, due_at: float) -> None:
+        """Set a feed's next due time, unless the feed was removed meanwhile."""
+        self._client.zadd(SCHEDULE_KEY, {key: due_at}, xx=True)
+
+    def next_due(self, key: str) -> float | None:
+        score = self._client.zscore(SCHEDULE_KEY, key)
+        return float(score) if score is not None else None
+
+    def acquire(self, key: str) -> str | None:
+        """Take the poll lease of a feed; return its token, or None when another holds it."""
+        token = uuid.uuid4().hex
+        ttl_ms = int(self.lease_seconds * 1000)
+        if self._client.set(LEASE_PREFIX + key, token, nx=True, px=ttl_ms):
+            return token
+        return None
+
+    def release(self, key: str, token: str) -> None:
+        self._release(keys=[LEASE_PREFIX + key], args=[token])
