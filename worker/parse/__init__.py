@@ -1,0 +1,71 @@
+"""Step 1 of the pipeline: response bytes to a parsed feed (feedparser entries and metadata).
+
+Pure: no network, no Redis. The next step, :mod:`worker.normalize`, turns each entry into a
+:class:`~worker.types.Story`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from worker.exceptions import ParseError
+from worker.parse.feedparser_adapter import not_a_feed_reason, problem_of, run_feedparser
+
+__all__ = ["ParsedFeed", "parse_feed"]
+
+
+@dataclass
+class ParsedFeed:
+    """A feed document as feedparser read it, with what the normalizer needs of its channel."""
+
+    title: str | None
+    link: str | None
+    """The feed's home page (the channel link)."""
+    language: str | None
+    version: str
+    """feedparser's name for the format, e.g. "rss20", "atom10", "rss10"."""
+    entries: list[Any] = field(default_factory=list)
+    """feedparser entries (FeedParserDict)."""
+    problem: str | None = None
+    """What was wrong with a malformed feed that still yielded entries, in a few words."""
+
+
+def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+    """Parse a fetched feed body.
+
+    ``url`` is where it was fetched from (relative links resolve against it); ``headers`` are
+    the response headers (their charset counts, see :mod:`worker.parse.feedparser_adapter`).
+    A valid feed without items gives a ParsedFeed without entries; a malformed feed that still
+    yields entries gives them, with ``problem`` set.
+
+    Raises :class:`ParseError` when the body yields no entries and is no valid feed: "empty
+    body", "not a feed: looks like an HTML page", "broken XML: <what> at line N", ...
+    """
+    if not content.strip():
+        raise ParseError("empty body")
+    result = run_feedparser(content, url, headers)
+    if not result.entries:
+        reason = not_a_feed_reason(content, result)
+        if reason is not None:
+            raise ParseError(reason)
+    channel = result.feed
+    return ParsedFeed(
+        title=_text(channel.get("title")),
+        link=_text(channel.get("link")),
+        language=_text(channel.get("language")) or _xml_lang(channel),
+        version=result.get("version") or "",
+        entries=list(result.entries),
+        problem=problem_of(content, result),
+    )
+
+
+def _xml_lang(channel: Any) -> str | None:
+    """The language the document declares with xml:lang, for feeds without <language>."""
+    detail = channel.get("title_detail")
+    return _text(detail.get("language")) if isinstance(detail, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() or None if isinstance(value, str) else None
