@@ -1,0 +1,57 @@
+"""The Celery application: broker on the same Redis as the output, beat ticking the scheduler.
+
+``celery -A worker.celery_app worker`` and ``celery -A worker.celery_app beat`` are the two
+commands docker-compose.yml runs; the config file comes from ``$FEEDWATCH_CONFIG`` (default
+``config/feeds.yaml``) and must be valid, or neither starts.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from celery import Celery
+
+from worker.config import Settings, load_settings
+from worker.connection import redis_url
+from worker.exceptions import ConfigError, RedisUnavailable
+
+TICK_TASK = "feedwatch.tick"
+POLL_TASK = "feedwatch.poll"
+QUEUE = "feedwatch"
+
+
+def create_app(settings: Settings, broker_url: str) -> Celery:
+    app = Celery("feedwatch", broker=broker_url, include=["tasks.polling"])
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_ignore_result=True,
+        # A poll is acknowledged only once it finished: a killed worker's poll runs again.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 600},
+        worker_hijack_root_logger=True,
+        beat_schedule={
+            "feedwatch-tick": {
+                "task": TICK_TASK,
+                "schedule": settings.tick,
+                # A tick not run in time is useless: the next one claims the same feeds.
+                "options": {"expires": max(settings.tick * 2, 2.0)},
+            },
+        },
+    )
+    return app
+
+
+def _load() -> tuple[Settings, str]:
+    try:
+        settings = load_settings()
+        return settings, redis_url(settings)
+    except (ConfigError, RedisUnavailable) as exc:
+        sys.stderr.write(f"feedwatch: {exc}\n")
+        raise SystemExit(2) from exc
+
+
+settings, broker_url = _load()
+app = create_app(settings, broker_url)
