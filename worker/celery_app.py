@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from celery import Celery
+import logging
+from typing import Any
+
+from celery import Celery, signals
 
 from worker.config import Settings, load_settings
 from worker.connection import redis_url
@@ -42,6 +45,16 @@ def create_app(settings: Settings, broker_url: str) -> Celery:
         },
     )
     return app
+
+
+QUIET_LOGGERS = ("celery.app.trace", "celery.worker.strategy", "celery.beat")
+"""Celery's per-task and per-tick INFO lines; feedwatch logs one line per poll instead."""
+
+
+@signals.after_setup_logger.connect  # type: ignore[untyped-decorator]
+def _quiet_celery(**_: Any) -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _load() -> tuple[Settings, str]:
