@@ -7,9 +7,8 @@ commands docker-compose.yml runs; the config file comes from ``$FEEDWATCH_CONFIG
 
 from __future__ import annotations
 
-import sys
-
 import logging
+import sys
 from typing import Any
 
 from celery import Celery, signals

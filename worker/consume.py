@@ -29,11 +29,19 @@ def follow(
     start: str = "$",
     count: int | None = None,
 ) -> Iterator[Story]:
-    """Yield stories from ``stream`` as they arrive, ``count`` of them or forever."""
-    entries = (_group_entries(client, stream, group, consumer or _consumer_name(), start)
-               if group else _plain_entries(client, stream, start))
-    for delivered, (_entry_id, fields) in enumerate(entries, start=1):
+    """Yield stories from ``stream`` as they arrive, ``count`` of them or forever.
+
+    In a group, each story is acknowledged when the caller asks for the next one (or for the
+    end, after the last of ``count``): that is, after the caller has handled it.
+    """
+    if group:
+        entries = _group_entries(client, stream, group, consumer or _consumer_name(), start)
+    else:
+        entries = _plain_entries(client, stream, start)
+    for delivered, (entry_id, fields) in enumerate(entries, start=1):
         yield Story.from_dict(json.loads(fields[b"story"]))
+        if group:
+            client.xack(stream, group, entry_id)
         if count is not None and delivered >= count:
             return
 
@@ -78,7 +86,6 @@ def _group_entries(
             if pending_first:
                 pending_first = entry_id.decode()
             yield entry_id, fields
-            client.xack(stream, group, entry_id)
 
 
 def _entries(reply: Any) -> list[Entry]:
