@@ -108,3 +108,35 @@ def test_empty_paragraphs_are_dropped() -> None:
 def test_empty_input_gives_nothing() -> None:
     assert html_to_paragraphs("") == []
     assert html_to_text("<p></p>") == ""
+
+
+def test_share_widgets_and_read_more_links_are_dropped_by_their_class() -> None:
+    markup = (
+        '<p>The story. <a class="read_more" href="/x">Read More Here <span>&#8594;</span></a></p>'
+        '<div class="sharedaddy sd-sharing-enabled"><div><h3>Share this:</h3>'
+        "<ul><li><div>Twitter</div></li></ul></div></div>"
+        '<div id="jp-relatedposts"><p>Related</p></div><p>After.</p>'
+    )
+    assert html_to_paragraphs(markup) == ["The story.", "After."]
+
+
+def test_code_samples_keep_the_markup_they_show() -> None:
+    markup = "<p>Although the <code>&lt;title&gt;</code> tag reads “X”, it is not.</p>"
+    assert html_to_paragraphs(markup) == ["Although the <title> tag reads “X”, it is not."]
+
+
+def test_formatting_escaped_twice_inside_code_is_still_read() -> None:
+    markup = "<pre>&lt;div&gt;Start-Service WinRM&lt;/div&gt;&lt;div&gt;Get-Item&lt;/div&gt;</pre>"
+    assert html_to_paragraphs(markup) == ["Start-Service WinRM", "Get-Item"]
+
+
+@pytest.mark.parametrize(
+    ("text", "repaired"),
+    [
+        ("If youâ€™re reading this", "If you’re reading this"),
+        ("VIDÃ‰O - Le cÃ©lÃ¨bre chef", "VIDÉO - Le célèbre chef"),
+        ("Ça va? “Quoted” naïve – 10\u00a0km", "Ça va? “Quoted” naïve – 10\u00a0km"),
+    ],
+)
+def test_mojibake_is_repaired_and_good_text_left_alone(text: str, repaired: str) -> None:
+    assert html_to_text(text) == repaired

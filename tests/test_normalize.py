@@ -5,17 +5,21 @@ Expected values were read off the feed files in tests/feeds/ (see SOURCES.md the
 
 from __future__ import annotations
 
+import html
 import html.entities
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from worker.dedupe import story_id
 from worker.normalize import normalize_entry
 from worker.normalize.dateline import split_dateline
-from worker.normalize.dates import to_iso_utc
+from worker.normalize.dates import story_date
 from worker.normalize.media import media_type
 from worker.normalize.people import split_contributors, split_names
 from worker.parse import ParsedFeed, parse_feed
@@ -87,7 +91,7 @@ def test_content_encoded_is_the_body_and_the_description_a_highlight() -> None:
     assert s.published == "2021-02-03T12:00:47Z"
     assert s.body[0].startswith("Hello, dear paid subscriber fam! I have some good news")
     assert s.body[0].endswith("I didn’t have time to write a newsletter for today.")
-    assert s.body[1:] == ["Fortunately, I stil…", "Read more"]
+    assert s.body[1:] == ["Fortunately, I stil…"]  # the "Read more" link is dropped
     highlight = (
         "This past weekend, I was interviewed by Walt Hickey, the author and creator of"
         " Numlock News."
@@ -376,11 +380,230 @@ def test_media_type(medium: str | None, mime: str | None, url: str, expected: st
     assert media_type(medium, mime, url) == expected
 
 
+def iso(parsed: object, raw: str | None) -> str | None:
+    return story_date(parsed, raw, zone=UTC, fetched_at=FETCHED_AT)[0]  # type: ignore[arg-type]
+
+
 def test_dates_to_iso_utc() -> None:
     parsed = datetime(2021, 10, 16, 9, 0, 15, tzinfo=UTC).timetuple()
-    assert to_iso_utc(parsed, "ignored") == "2021-10-16T09:00:15Z"
-    assert to_iso_utc(None, "2018-02-13T01:02:03+01:00") == "2018-02-13T00:02:03Z"
-    assert to_iso_utc(None, "Tue, 17 Oct 2017 22:17:00 +0000") == "2017-10-17T22:17:00Z"
-    assert to_iso_utc(None, "1518478934") is None
-    assert to_iso_utc(None, "next Tuesday") is None
-    assert to_iso_utc(None, None) is None
+    assert iso(parsed, "Sat, 16 Oct 2021 09:00:15 GMT") == "2021-10-16T09:00:15Z"
+    assert iso(None, "2018-02-13T01:02:03+01:00") == "2018-02-13T00:02:03Z"
+    assert iso(None, "Tue, 17 Oct 2017 22:17:00 +0000") == "2017-10-17T22:17:00Z"
+    assert iso(None, "1518478934") is None
+    assert iso(None, "next Tuesday") is None
+    assert iso(None, None) is None
+
+
+# --- dates: zones, the future, first seen ------------------------------------------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def dated(raw: str, zone: tzinfo = UTC) -> tuple[str | None, list[str]]:
+    return story_date(None, raw, zone=zone, fetched_at=FETCHED_AT)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024-01-15T12:00:00", "2024-01-15T11:00:00Z"),  # CET, UTC+1
+        ("2024-04-15T12:00:00", "2024-04-15T10:00:00Z"),  # CEST, UTC+2
+        ("Mon, 15 Jan 2024 12:00:00", "2024-01-15T11:00:00Z"),
+        ("2024/1/15 12:00", "2024-01-15T11:00:00Z"),
+        ("2024-01-15", "2024-01-14T23:00:00Z"),
+    ],
+)
+def test_a_date_without_zone_is_read_in_the_feeds_zone_and_flagged(raw: str, expected: str) -> None:
+    assert dated(raw, BERLIN) == (expected, ["date-without-zone"])
+
+
+@pytest.mark.parametrize(
+    "raw", ["2024-01-15T12:00:00Z", "2024-01-15T13:00:00+01:00", "Mon, 15 Jan 2024 07:00:00 EST"])
+def test_a_date_with_a_zone_ignores_the_feeds_zone(raw: str) -> None:
+    assert dated(raw, BERLIN) == ("2024-01-15T12:00:00Z", [])
+
+
+def test_a_slashed_numeric_date_is_not_misread() -> None:
+    # feedparser alone reads this as 1 November 2020.
+    assert dated("2020/1/10 14:33:00") == ("2020-01-10T14:33:00Z", ["date-without-zone"])
+
+
+def test_a_date_in_the_future_is_clamped_to_the_fetch_time_and_flagged() -> None:
+    assert dated("2024-05-01T20:00:00+00:00") == ("2024-05-01T12:30:00Z", ["date-in-future-clamped"])
+
+
+def test_a_few_minutes_ahead_is_clock_skew_not_the_future() -> None:
+    assert dated("2024-05-01T12:35:00+00:00") == ("2024-05-01T12:35:00Z", [])
+
+
+def test_story_carries_the_flags_and_first_seen() -> None:
+    body = (b'<rss version="2.0"><channel><title>t</title><item><title>x</title>'
+            b"<pubDate>Mon, 15 Jan 2024 12:00:00</pubDate><guid>1</guid></item>"
+            b"<item><title>y</title><pubDate>Fri, 01 Jan 2100 00:00:00 GMT</pubDate>"
+            b"<guid>2</guid></item></channel></rss>")
+    parsed = parse_feed(body, url="https://feeds.example/f")
+    first, second = (
+        normalize_entry(e, parsed, feed_key="k", source=None, fetched_at=FETCHED_AT,
+                        timezone=BERLIN)
+        for e in parsed.entries
+    )
+    assert (first.published, first.flags) == ("2024-01-15T11:00:00Z", ["date-without-zone"])
+    assert (second.published, second.flags) == ("2024-05-01T12:30:00Z", ["date-in-future-clamped"])
+    assert first.first_seen == first.fetched_at == "2024-05-01T12:30:00Z"
+
+
+# --- links, media and body details from the golden feeds ---------------------------------------
+
+GOLDEN_FEEDS = Path(__file__).parent / "golden" / "feeds"
+
+
+def golden_story(name: str, index: int = 0) -> Story:
+    parsed = parse_feed((GOLDEN_FEEDS / name).read_bytes(), url=f"https://golden.example/{name}")
+    return normalize_entry(parsed.entries[index], parsed, feed_key="golden", source=None,
+                           fetched_at=FETCHED_AT)
+
+
+def test_a_proxy_link_gives_way_to_a_guid_that_is_the_real_address() -> None:
+    s = golden_story("cnn_simplepie.xml")
+    assert s.url == "http://www.cnn.com/2015/09/10/politics/cnn-reagan-debate-lineup/index.html"
+
+
+def test_feedburner_origlink_is_the_story_url() -> None:
+    s = golden_story("rss_named_atom_slickdeals.atom")
+    assert s.url is not None and s.url.startswith("http://slickdeals.net/permadeal/130160/")
+
+
+def test_a_proxy_link_with_nothing_better_is_kept() -> None:
+    body = (b'<rss version="2.0"><channel><title>t</title><item><title>x</title>'
+            b"<link>http://feedproxy.google.com/~r/X/~3/abc/story.html</link>"
+            b"<guid isPermaLink='false'>tag:x,2020:1</guid></item></channel></rss>")
+    parsed = parse_feed(body, url="https://feeds.example/f")
+    s = normalize_entry(parsed.entries[0], parsed, feed_key="k", source=None, fetched_at=FETCHED_AT)
+    assert s.url == "http://feedproxy.google.com/~r/X/~3/abc/story.html"
+
+
+def test_bbc_tracking_parameters_leave_the_url() -> None:
+    assert golden_story("bbc_news_home.xml").url == "https://www.bbc.co.uk/news/uk-58943184"
+
+
+def test_media_group_gives_one_item_its_largest_rendition() -> None:
+    [image] = golden_story("cnn_international.xml").media
+    assert image.url is not None and image.url.endswith("-super-169.jpg")
+    assert (image.width, image.height) == (1100, 619)
+
+
+def test_images_in_the_content_become_media_with_their_alt_as_caption() -> None:
+    [image] = golden_story("heise.atom").media
+    assert image.url is not None and image.url.endswith("5ba35d3770232d92.jpeg")
+    assert image.caption == "WildFly 10"
+
+
+def test_tracking_pixels_and_ad_images_are_not_media() -> None:
+    assert golden_story("rss_named_atom_slickdeals.atom").media == []  # a 1x1 FeedBurner pixel
+    assert [m.url for m in golden_story("jsonfeed11_3960.json").media] == [
+        "https://cdn.3960.org/favicon-192x192.png"]  # and not Matomo's stats.3960.org/p.php
+    assert all("feedsportal" not in (m.url or "") for m in golden_story("cnn_simplepie.xml").media)
+
+
+def test_media_description_is_the_image_caption_not_the_body() -> None:
+    s = golden_story("nytimes_us_2020.xml", 1)
+    assert s.body == [
+        "Americans crave outdoor recreation more than ever. But national parks — sometimes many"
+        " miles from equipped hospitals — are grappling with how to safely stay open."]
+    assert s.media[0].caption is not None
+    assert s.media[0].caption.startswith("Most national parks have at least partially reopened")
+
+
+def test_itunes_image_and_duration() -> None:
+    audio, image = golden_story("anchorfm_podcast.xml").media
+    assert (audio.type, audio.duration, audio.duration_text) == ("audio", 2227, "37:07")
+    assert image.type == "image" and image.url is not None and image.url.endswith(".jpg")
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "tail"),
+    [
+        ("reddit_mediarss.xml", 0, "submitted by /u/Remarkable_Housing61 [link] [comments]"),
+        ("wired.xml", 0, "The post Review: OnePlus 3 appeared first on WIRED."),
+        ("dcrainmaker_wordpress.xml", 0, "Read More Here →"),
+    ],
+)
+def test_read_more_tails_leave_the_body(name: str, index: int, tail: str) -> None:
+    s = golden_story(name, index)
+    assert s.body and not any(tail in p for p in s.body)
+    assert not any(tail in h for h in s.highlights)
+
+
+def test_a_teaser_summary_that_the_body_starts_with_is_no_highlight() -> None:
+    assert golden_story("dcrainmaker_wordpress.xml").highlights == []
+
+
+def test_sub_headings_stay_their_own_paragraphs() -> None:
+    s = golden_story("medium_content_encoded.rss")
+    assert s.body[:2] == ["Using Wild Ingredients in the\u00a0Kitchen",
+                          "HEY, YOU! YES, YOU WITH THE EYEBALLS! GO OUTSIDE AND EAT SOME WILD\u00a0FOODS!"]
+
+
+def test_mojibake_in_the_feed_file_is_repaired() -> None:
+    s = golden_story("laut_de.rdf", 1)
+    assert s.title == "Michael Jackson: Video der letzten Probe veröffentlicht"
+
+
+# --- highlights carried by the HTML -------------------------------------------------------------
+
+
+def html_story(content: str, summary: str = "A summary.") -> Story:
+    body = ('<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+            "<channel><title>t</title><item><title>x</title><guid>1</guid>"
+            f"<description>{html.escape(summary)}</description>"
+            f"<content:encoded>{html.escape(content)}</content:encoded></item></channel></rss>")
+    parsed = parse_feed(body.encode(), url="https://feeds.example/f")
+    return normalize_entry(parsed.entries[0], parsed, feed_key="k", source=None,
+                           fetched_at=FETCHED_AT)
+
+
+def test_a_story_highlights_block_gives_the_highlights_and_leaves_the_body() -> None:
+    s = html_story("<h2>Story highlights</h2><ul><li>Bush to address veterans</li>"
+                   "<li>Speech <b>reframes</b> the debate</li></ul>"
+                   "<p>WASHINGTON (CNN) -- As he awaits a report, Bush will speak.</p>")
+    assert s.highlights == ["Bush to address veterans", "Speech reframes the debate"]
+    assert (s.dateline, s.body) == ("WASHINGTON (CNN)", ["As he awaits a report, Bush will speak."])
+
+
+def test_a_list_of_summary_points_at_the_top_is_the_highlights() -> None:
+    s = html_story("<ul><li>Morgan Smithies looks ahead to the new season.</li>"
+                   "<li>He says he is not a young lad anymore.</li></ul><p>The interview.</p>")
+    assert s.highlights == ["Morgan Smithies looks ahead to the new season.",
+                            "He says he is not a young lad anymore."]
+    assert s.body == ["The interview."]
+
+
+def test_a_list_of_links_at_the_top_stays_in_the_body() -> None:
+    s = html_story("<ul><li>PDF: arXiv (local mirror)</li><li>Code on GitHub</li></ul>"
+                   "<p>The paper.</p>")
+    assert s.highlights == ["A summary."]
+    assert s.body == ["PDF: arXiv (local mirror)", "Code on GitHub", "The paper."]
+
+
+# --- dates, for any moment ---------------------------------------------------------------------
+
+ZONES = [ZoneInfo(name) for name in ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")]
+MOMENTS = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2024, 4, 30))
+
+
+@given(moment=MOMENTS, zone=st.sampled_from(ZONES), written_in=st.sampled_from(ZONES))
+def test_a_date_with_an_offset_is_that_instant_whatever_the_feeds_zone(
+        moment: datetime, zone: tzinfo, written_in: tzinfo) -> None:
+    aware = moment.replace(microsecond=0, tzinfo=written_in)
+    raw = aware.isoformat()
+    expected = aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert story_date(None, raw, zone=zone, fetched_at=FETCHED_AT) == (expected, [])
+
+
+@given(moment=MOMENTS, zone=st.sampled_from(ZONES))
+def test_a_date_without_offset_is_read_in_the_feeds_zone(moment: datetime, zone: tzinfo) -> None:
+    naive = moment.replace(microsecond=0)
+    expected = naive.replace(tzinfo=zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for raw in (naive.isoformat(), naive.strftime("%a, %d %b %Y %H:%M:%S")):
+        assert story_date(None, raw, zone=zone, fetched_at=FETCHED_AT) == (
+            expected, ["date-without-zone"])

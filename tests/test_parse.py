@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,129 @@ def test_blank_lines_before_the_xml_declaration_are_tolerated() -> None:
 def test_bytes_that_look_like_a_url_are_not_fetched() -> None:
     with pytest.raises(ParseError, match=r"^not a feed"):
         parse_feed(b"http://127.0.0.1:9/feed.xml", url="https://feeds.example/")
+
+
+# --- JSON Feed, format by content, encodings -------------------------------------------------
+
+GOLDEN_FEEDS = Path(__file__).parent / "golden" / "feeds"
+
+
+def golden(name: str, headers: dict[str, str] | None = None) -> ParsedFeed:
+    return parse_feed((GOLDEN_FEEDS / name).read_bytes(), url=f"https://golden.example/{name}",
+                      headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "title", "link", "language", "count"),
+    [
+        ("jsonfeed11_elastic.json", "json11", "Blog &#8211; InfluxData",
+         "https://www.influxdata.com/blog/", "en-US", 3),
+        ("jsonfeed10_inessential.json", "json1", "inessential.com", "http://inessential.com/",
+         None, 5),
+    ],
+)
+def test_json_feed_is_read_like_any_feed(
+    name: str, version: str, title: str, link: str, language: str | None, count: int,
+) -> None:
+    feed = golden(name)
+    assert (feed.version, feed.title, feed.link, feed.language) == (version, title, link, language)
+    assert len(feed.entries) == count
+
+
+def test_json_feed_item_becomes_a_feedparser_shaped_entry() -> None:
+    body = json.dumps({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "T",
+        "authors": [{"name": "Feed Author"}],
+        "items": [{
+            "id": 42,
+            "external_url": "https://example.com/elsewhere",
+            "title": "Hello",
+            "content_html": "<p>Body</p>",
+            "summary": "Short",
+            "date_published": "2021-02-25T13:04:04+01:00",
+            "tags": ["a", 3],
+            "image": "https://example.com/i.jpg",
+            "attachments": [{"url": "https://example.com/e.mp3", "mime_type": "audio/mpeg",
+                             "duration_in_seconds": 125}],
+        }],
+    }).encode()
+    [entry] = parse_feed(body, url="https://example.com/feed.json").entries
+    assert entry["id"] == "42"
+    assert entry["link"] == "https://example.com/elsewhere"
+    assert entry["content"] == [{"type": "text/html", "value": "<p>Body</p>", "language": None}]
+    assert entry["authors"] == [{"name": "Feed Author"}]  # inherited from the feed
+    assert entry["tags"] == [{"term": "a"}]
+    assert entry["media_content"] == [
+        {"url": "https://example.com/e.mp3", "type": "audio/mpeg", "duration": 125}]
+    assert entry["media_thumbnail"] == [{"url": "https://example.com/i.jpg"}]
+
+
+def test_json_that_is_not_a_json_feed_is_refused_clearly() -> None:
+    with pytest.raises(ParseError, match=r"^not a feed: JSON, but no JSON Feed"):
+        parse_feed(b'{"rss": {"channel": {}}}', url="https://feeds.example/rss.json")
+
+
+def test_broken_json_feed_names_the_line() -> None:
+    with pytest.raises(ParseError, match=r"^broken JSON: Expecting .* at line 3$"):
+        parse_feed(b'{"version": "https://jsonfeed.org/version/1",\n"items": [\n}',
+                   url="https://feeds.example/feed.json")
+
+
+@pytest.mark.parametrize(
+    ("name", "version"),
+    [
+        ("atom_named_rss_daringfireball.rss", "atom10"),
+        ("rss_named_atom_slickdeals.atom", "rss20"),
+        ("rdf_named_rss_craigslist.rss", "rss10"),
+    ],
+)
+def test_the_body_decides_the_format_not_the_file_name(name: str, version: str) -> None:
+    feed = golden(name, headers={"Content-Type": "application/rss+xml"})
+    assert feed.version == version
+    assert len(feed.entries) == 5
+
+
+def test_utf16_feed_reads_the_same_as_its_utf8_original() -> None:
+    original = (FEEDS / "ibash_windows1251.xml").read_bytes()
+    text = original.decode("windows-1251").replace('encoding="windows-1251"', 'encoding="UTF-16"')
+    utf16 = parse_feed(text.encode("utf-16"), url="https://feeds.example/f")
+    assert [e.title for e in utf16.entries] == [e.title for e in parse("ibash_windows1251.xml").entries]
+    assert utf16.entries[0].title == "Цитата #17703"
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "title"),
+    [
+        ("gb2312.rss", 0, "建国35周年纪念，华表，和平鸽"),
+        ("shift_jis.xml", 1, "SUUMO （6/29発行）"),
+        ("windows1255.xml", 0, "צרפת גינתה את הצתת המסגד בצפון: \"להעניש האחראים\""),
+        ("linuxfr_latin9.xml", 1, "CD Gimp francophone"),
+        ("makii_latin2_rss1.xml", 1, "VBA Smooth v6.4"),
+    ],
+)
+def test_declared_legacy_encodings_decode(name: str, index: int, title: str) -> None:
+    assert golden(name).entries[index].title == title
+
+
+def test_utf8_items_in_a_feed_declared_latin1_are_read_as_utf8() -> None:
+    # bold.dk declares ISO-8859-1; its channel is Latin-1 but its items are UTF-8.
+    feed = golden("bold_dk_mixed_encoding.xml")
+    assert feed.entries[1].summary.startswith("Brøndby forsøger i klarere vendinger")
+    assert feed.title == "bold.dk - Seneste fodboldnyheder  om AC Horsens"
+
+
+def test_a_true_latin1_feed_is_not_taken_for_utf8() -> None:
+    body = ('<?xml version="1.0" encoding="ISO-8859-1"?><rss version="2.0"><channel><title>t'
+            '</title><item><title>Café “déjà vu”</title></item></channel></rss>')
+    feed = parse_feed(body.encode("windows-1252"), url="https://feeds.example/f")
+    assert feed.entries[0].title == "Café “déjà vu”"
+
+
+def test_media_group_renditions_are_marked_as_one_group() -> None:
+    entry = golden("cnn_international.xml").entries[0]
+    assert {m["group"] for m in entry.media_content} == {"1"}
+
+
+def test_an_atom_id_is_kept_as_written_not_resolved_as_a_link() -> None:
+    assert golden("reddit_mediarss.xml").entries[0].id == "t3_157kyrd"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,13 @@ from hypothesis import strategies as st
 
 from worker.dedupe import story_id
 from worker.exceptions import StoryTextError
-from worker.storytext import format_duration, parse_duration, parse_text, render_text
+from worker.storytext import (
+    format_duration,
+    parse_duration,
+    parse_story_file,
+    parse_text,
+    render_text,
+)
 from worker.types import Media, Story
 
 SEED_PATH = Path(__file__).parent / "data" / "seed_story.txt"
@@ -437,3 +445,43 @@ def test_text_to_json_to_text_is_byte_exact(story: Story) -> None:
     text = render_text(story)
 
     assert render_text(through_json(parse_text(text))) == text
+
+
+# --- the CNN/DailyMail .story layout ---------------------------------------------------------
+
+STORIES = Path(__file__).parent / "data" / "stories"
+
+
+def test_a_story_file_gives_body_highlights_and_dateline() -> None:
+    text = (STORIES / "017d27d00eb43678c15cb4a8dd4723a035323219.story").read_text("utf-8")
+    story = parse_story_file(text)
+    assert story.dateline == "WASHINGTON (CNN)"
+    assert story.body[0].startswith("As he awaits a crucial progress report on Iraq, President")
+    assert len(story.body) == 20
+    assert story.highlights == [
+        "President Bush to address the Veterans of Foreign Wars on Wednesday",
+        "Bush to say that withdrawing from Vietnam emboldened today's terrorists",
+        "Speech will be latest White House attempt to try to reframe the debate over Iraq",
+    ]
+    assert not any("@highlight" in p for p in story.body)
+
+
+def test_a_story_files_contributors_line_leaves_the_body() -> None:
+    text = "(CNN) -- Something happened.\n\nAnn Lee and Bo Chen contributed to this report.\n\n@highlight\n\nA point"
+    story = parse_story_file(text)
+    assert (story.dateline, story.body, story.contributors, story.highlights) == (
+        "(CNN)", ["Something happened."], ["Ann Lee", "Bo Chen"], ["A point"])
+
+
+def test_an_empty_story_file_is_refused() -> None:
+    with pytest.raises(StoryTextError, match="no paragraph and no @highlight"):
+        parse_story_file("\n\n  \n")
+
+
+def test_convert_from_story_renders_the_text_layout() -> None:
+    path = STORIES / "06352019a19ae31e527f37f7571c6dd7f0c5da37.story"
+    run = subprocess.run([sys.executable, "-m", "worker.cli", "convert", "--from", "story",
+                          "--to", "text", str(path)], capture_output=True, check=True)
+    text = run.stdout.decode("utf-8")
+    assert text.startswith("Story highlights\n\n")
+    assert parse_text(text).body == parse_story_file(path.read_text("utf-8")).body

@@ -145,6 +145,44 @@ def parse_text(text: str) -> Story:
     return story
 
 
+STORY_HIGHLIGHT = "@highlight"
+
+
+def parse_story_file(text: str) -> Story:
+    """Read a story in the CNN/DailyMail ``.story`` layout: body paragraphs separated by blank
+    lines, then the highlights, each a line ``@highlight``, a blank line and the point.
+
+    The first paragraph's dateline ("WASHINGTON (CNN) -- ") becomes ``dateline`` and a last
+    paragraph "X and Y contributed to this report." ``contributors``, as for feed text.
+    Raises :class:`StoryTextError` when the text holds neither a paragraph nor a highlight.
+    """
+    # Imported here: worker.normalize uses this module's durations, so a top-level import of it
+    # would be circular.
+    from worker.normalize.dateline import split_dateline
+    from worker.normalize.people import split_contributors
+
+    normalized = text.replace("\r\n", "\n").strip()
+    blocks = [b.strip() for b in normalized.split(BLOCK_SEPARATOR) if b.strip()]
+    paragraphs: list[str] = []
+    highlights: list[str] = []
+    blocks_iter = iter(blocks)
+    for block in blocks_iter:
+        if block == STORY_HIGHLIGHT:
+            highlights.extend(b for b in [next(blocks_iter, "")] if b != STORY_HIGHLIGHT)
+        elif block.startswith(STORY_HIGHLIGHT + "\n"):  # no blank line after the marker
+            highlights.append(block.removeprefix(STORY_HIGHLIGHT + "\n").strip())
+        else:
+            paragraphs.append(" ".join(block.split()))
+    if not paragraphs and not highlights:
+        raise StoryTextError("story file is empty: no paragraph and no @highlight")
+    dateline, body = split_dateline(paragraphs)
+    body, contributors = split_contributors(body)
+    return Story(
+        id=story_id(None, None, None, fallback=normalized), dateline=dateline, body=body,
+        contributors=contributors, highlights=[h for h in highlights if h],
+    )
+
+
 # --- rendering ------------------------------------------------------------------------------
 
 

@@ -9,17 +9,17 @@ module only puts them together. Pure: no network, no Redis.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from worker.dedupe import story_id
 from worker.normalize.body import entry_text
 from worker.normalize.dateline import split_dateline
-from worker.normalize.dates import format_iso_utc, to_iso_utc
+from worker.normalize.dates import format_iso_utc, story_date
 from worker.normalize.html import html_to_text
 from worker.normalize.media import entry_media
 from worker.normalize.people import entry_authors, split_contributors
-from worker.normalize.urls import canonical_url
+from worker.normalize.urls import canonical_url, story_link
 from worker.parse import ParsedFeed
 from worker.types import Story
 
@@ -34,23 +34,35 @@ def normalize_entry(
     source: str | None,
     tags: Sequence[str] = (),
     fetched_at: datetime,
+    timezone: tzinfo = UTC,
 ) -> Story:
     """The story told by one entry of ``feed``.
 
     ``feed_key`` is the feed's name in the config (it scopes guids and ids), ``source`` the
     outlet's name from the config (else the feed's own title is used), ``tags`` the config's
-    tags for the feed, added after the entry's own categories.
+    tags for the feed, added after the entry's own categories. ``timezone`` is the zone of the
+    feed's dates that name none; a date after ``fetched_at`` becomes ``fetched_at`` (both
+    flagged, see :mod:`worker.normalize.dates`).
     """
     base = _entry_base(entry, feed)
     title = html_to_text(_string(entry.get("title"))) or None
-    url = canonical_url(_string(entry.get("link")), base)
     guid = _string(entry.get("id")).strip() or None
-    updated = _updated(entry)
-    # Atom entries often carry <updated> only; that is then the best date of publication too.
-    published = (
-        to_iso_utc(dict.get(entry, "published_parsed"), _string(dict.get(entry, "published")))
-        or updated
+    link = story_link(
+        _string(entry.get("link")), original=_string(entry.get("feedburner_origlink")), guid=guid,
     )
+    url = canonical_url(link, base)
+    # dict.get, not entry.get: feedparser answers "updated" with "published" when there is
+    # none, and the story should not claim an update that the feed does not.
+    updated, updated_flags = story_date(
+        dict.get(entry, "updated_parsed"), _string(dict.get(entry, "updated")),
+        zone=timezone, fetched_at=fetched_at,
+    )
+    published, published_flags = story_date(
+        dict.get(entry, "published_parsed"), _string(dict.get(entry, "published")),
+        zone=timezone, fetched_at=fetched_at,
+    )
+    if published is None:  # Atom entries often carry <updated> only: the best date we have
+        published, published_flags = updated, []
     text = entry_text(entry)
     dateline, paragraphs = split_dateline(text.body)
     body, contributors = split_contributors(paragraphs)
@@ -76,6 +88,8 @@ def normalize_entry(
         language=_language(entry, feed),
         tags=_tags(entry, tags),
         fetched_at=format_iso_utc(fetched_at),
+        first_seen=format_iso_utc(fetched_at),
+        flags=list(dict.fromkeys(published_flags + updated_flags)),
     )
 
 
@@ -86,12 +100,6 @@ def _entry_base(entry: Any, feed: ParsedFeed) -> str | None:
         if isinstance(detail, dict) and isinstance(detail.get("base"), str) and detail["base"]:
             return str(detail["base"])
     return feed.link
-
-
-def _updated(entry: Any) -> str | None:
-    # dict.get, not entry.get: feedparser answers "updated" with "published" when there is
-    # none, and the story should not claim an update that the feed does not.
-    return to_iso_utc(dict.get(entry, "updated_parsed"), _string(dict.get(entry, "updated")))
 
 
 def _language(entry: Any, feed: ParsedFeed) -> str | None:

@@ -1,15 +1,18 @@
 """Images, videos and audio attached to a feed entry.
 
-Sources, in this order: Media RSS ``media:content`` (also inside ``media:group``), RSS
-enclosures, then ``media:thumbnail``. Each item's type comes from its ``medium`` attribute, else
-its MIME type, else its file extension; anything that is not an image, a video or an audio
-file (PDFs, players, torrents) is left out. The same URL given twice (a podcast's enclosure and
-its ``media:content``, say) is one item with the details of both.
+Sources, in this order: Media RSS ``media:content``, RSS enclosures, ``media:thumbnail`` and
+``itunes:image``, then the ``<img>`` elements of the entry's HTML (alt text as the caption;
+tracking pixels, ad-network images and emoji left out). The ``media:content`` items of one
+``media:group`` are renditions of one medium (sizes, formats): only one is kept, the one marked
+``isDefault``, else the largest, else the first. Each item's type comes from its ``medium``
+attribute, else its MIME type, else its file extension; anything that is not an image, a video
+or an audio file (PDFs, players, torrents) is left out. The same URL given twice (a podcast's
+enclosure and its ``media:content``, say) is one item with the details of both.
 
-feedparser folds ``media:title`` into the entry's title and ``media:description`` into its
-summary or content, so those are not available per item; ``media:credit`` is kept and given to
-the first item. ``itunes:duration`` is the length of the episode, so it goes to the first audio
-or video item that has no duration of its own.
+feedparser folds ``media:title`` into the entry's title, so it is not available per item;
+``media:description`` becomes the lead image's caption (see :mod:`worker.normalize.body`);
+``media:credit`` is kept and given to the first item. ``itunes:duration`` is the length of the
+episode, so it goes to the first audio or video item that has no duration of its own.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import fields
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from worker.normalize.html import html_to_text
+from worker.parse.feedparser_adapter import MEDIA_GROUP_KEY
 from worker.storytext import format_duration, parse_duration
 from worker.types import MEDIA_TYPES, Media, MediaType
 
@@ -32,6 +37,21 @@ MIME_TYPES: dict[str, MediaType] = {
     "application/ogg": "audio",
 }
 """MIME types outside image/*, video/* and audio/* that still name a media type."""
+
+MAX_PIXEL_SIZE = 2
+"""An ``<img>`` this many pixels wide or high, or less, is a tracking pixel."""
+
+NOT_PICTURE_HOSTS = (
+    "feedsportal.com", "feeds.feedburner.com", "feeds.wordpress.com", "pixel.wp.com",
+    "stats.wordpress.com", "doubleclick.net", "pheedo.com", "rss.slashdot.org",
+)
+"""Hosts of ad networks and tracking pixels found in feed HTML."""
+
+NOT_PICTURE_PATHS = (
+    "/images/core/emoji/", "/wp-includes/images/smilies/", "piwik.php", "matomo.php", "idsite=",
+    "/~c/", "/~a/", "/~f/", "/~r/",
+)
+"""WordPress's emoji images, Matomo's tracking pixel, FeedBurner's ads and share buttons."""
 
 UNINFORMATIVE_MIMES = frozenset({"application/octet-stream", "binary/octet-stream", "unknown"})
 """MIME types that say nothing, so that the file extension decides."""
@@ -97,7 +117,7 @@ def seconds(text: Any) -> int | None:
 
 
 def _candidates(entry: Any, base: str | None) -> Iterator[Media]:
-    for attrs in _dicts(entry.get("media_content")):
+    for attrs in _one_per_group(_dicts(entry.get("media_content"))):
         item = _media(attrs, attrs.get("url"), base)
         if item is not None:
             item.duration = seconds(attrs.get("duration"))
@@ -107,6 +127,64 @@ def _candidates(entry: Any, base: str | None) -> Iterator[Media]:
             yield from _optional(_media(link, link.get("href"), base))
     for attrs in _dicts(entry.get("media_thumbnail")):
         yield from _optional(_media({**attrs, "medium": "image"}, attrs.get("url"), base))
+    itunes_image = entry.get("image")
+    if isinstance(itunes_image, Mapping):
+        yield from _optional(_media({"medium": "image"}, itunes_image.get("href"), base))
+    for attrs in _content_images(entry):
+        image = _media({**attrs, "medium": "image"}, attrs.get("src"), base)
+        if image is not None and _is_picture(image):
+            image.caption = html_to_text(attrs.get("alt") or "") or None
+            yield image
+
+
+def _content_images(entry: Any) -> Iterator[Mapping[str, Any]]:
+    """The attributes of every ``<img>`` in the entry's HTML content and summary."""
+    details = [*_dicts(entry.get("content")), entry.get("summary_detail")]
+    for detail in details:
+        if isinstance(detail, Mapping) and "html" in str(detail.get("type", "")):
+            value = detail.get("value")
+            if isinstance(value, str) and "<img" in value.lower():
+                collector = _ImageCollector()
+                collector.feed(value)
+                collector.close()
+                yield from collector.images
+
+
+class _ImageCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.images.append(dict(attrs))
+
+
+def _is_picture(image: Media) -> bool:
+    """Not a tracking pixel, an ad network's image or an emoji."""
+    if (image.width or 99) <= MAX_PIXEL_SIZE or (image.height or 99) <= MAX_PIXEL_SIZE:
+        return False
+    url = image.url or ""
+    if not url.startswith(("http://", "https://")):
+        return False
+    host = urlsplit(url).hostname or ""
+    return not any(host == h or host.endswith("." + h) for h in NOT_PICTURE_HOSTS) and not any(
+        part in url for part in NOT_PICTURE_PATHS)
+
+
+def _one_per_group(contents: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``contents`` with each media:group's renditions reduced to the best one, in order."""
+    groups: dict[Any, list[Mapping[str, Any]]] = {}
+    for attrs in contents:
+        groups.setdefault(attrs.get(MEDIA_GROUP_KEY) or id(attrs), []).append(attrs)
+    return [max(renditions, key=_rendition_rank) for renditions in groups.values()]
+
+
+def _rendition_rank(attrs: Mapping[str, Any]) -> tuple[bool, int]:
+    """isDefault first, then the larger picture; ties keep the first (``max`` is stable)."""
+    default = str(attrs.get("isdefault", "")).strip().lower() == "true"
+    area = (_positive_int(attrs.get("width")) or 0) * (_positive_int(attrs.get("height")) or 0)
+    return default, area
 
 
 def _media(attrs: Mapping[str, Any], url: Any, base: str | None) -> Media | None:

@@ -8,6 +8,7 @@ differ on whether ``%7E`` and ``~`` are the same page, so no percent-decoding ha
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 TRACKING_PARAMS = frozenset(
@@ -24,6 +25,8 @@ TRACKING_PARAMS = frozenset(
         "_hsenc",  # HubSpot
         "_hsmi",  # HubSpot
         "yclid",  # Yandex
+        "at_medium",  # AT Internet (BBC)
+        "at_campaign",  # AT Internet (BBC)
     }
 )
 """Query parameters that say how the reader got to the page, not which page it is."""
@@ -32,6 +35,34 @@ TRACKING_PREFIXES = ("utm_",)
 """Parameter name prefixes of the same kind (Google Analytics' ``utm_source`` and friends)."""
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+PROXY_HOSTS = ("feedproxy.google.com", "feeds.feedburner.com", "feedsportal.com")
+"""Hosts of click-counting redirectors that stand in for a story's own address."""
+_PROXY_PATH = re.compile(r"^/(?:~r/|c/\d+/f/\d+/)")
+"""The same redirectors on a publisher's own host (``rss.cnn.com/~r/...``, ``/c/35492/f/...``)."""
+
+
+def story_link(link: str | None, *, original: str | None, guid: str | None) -> str | None:
+    """The story's own address: FeedBurner's ``origLink``, else the item's link; but when the
+    link goes through a redirector (:data:`PROXY_HOSTS`) and the guid is a web address, the guid.
+
+    Proxy links are kept as given when nothing better exists.
+    """
+    if original and canonical_url(original):
+        return original
+    if link and is_proxy_link(link) and guid and canonical_url(guid) and not is_proxy_link(guid):
+        return guid
+    return link
+
+
+def is_proxy_link(url: str) -> bool:
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    proxied_host = any(host == h or host.endswith("." + h) for h in PROXY_HOSTS)
+    return proxied_host or bool(_PROXY_PATH.match(parts.path))
 
 
 def canonical_url(url: str | None, base: str | None = None) -> str | None:

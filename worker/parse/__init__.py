@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker.exceptions import ParseError
+from worker.interval import feed_minimum
 from worker.parse.feedparser_adapter import not_a_feed_reason, problem_of, run_feedparser
+from worker.parse.jsonfeed import looks_like_json, read_json_feed
 
 __all__ = ["ParsedFeed", "parse_feed"]
 
@@ -30,6 +32,9 @@ class ParsedFeed:
     """feedparser entries (FeedParserDict)."""
     problem: str | None = None
     """What was wrong with a malformed feed that still yielded entries, in a few words."""
+    poll_minimum: tuple[float, str] | None = None
+    """The shortest poll interval the document asks for (RSS <ttl>, sy:updatePeriod), in
+    seconds, with where it says so; see :func:`worker.interval.feed_minimum`."""
 
 
 def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
@@ -38,13 +43,17 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
     ``url`` is where it was fetched from (relative links resolve against it); ``headers`` are
     the response headers (their charset counts, see :mod:`worker.parse.feedparser_adapter`).
     A valid feed without items gives a ParsedFeed without entries; a malformed feed that still
-    yields entries gives them, with ``problem`` set.
+    yields entries gives them, with ``problem`` set. A body that starts like JSON is read as a
+    JSON Feed (:mod:`worker.parse.jsonfeed`), whatever the URL or the Content-Type say; any
+    other body goes to feedparser, which tells RSS, RDF and Atom apart by the root element.
 
     Raises :class:`ParseError` when the body yields no entries and is no valid feed: "empty
     body", "not a feed: looks like an HTML page", "broken XML: <what> at line N", ...
     """
     if not content.strip():
         raise ParseError("empty body")
+    if looks_like_json(content):
+        return ParsedFeed(**read_json_feed(content))
     result = run_feedparser(content, url, headers)
     if not result.entries:
         reason = not_a_feed_reason(content, result)
@@ -58,6 +67,7 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
         version=result.get("version") or "",
         entries=list(result.entries),
         problem=problem_of(content, result),
+        poll_minimum=feed_minimum(channel),
     )
 
 

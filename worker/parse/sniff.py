@@ -16,9 +16,6 @@ def body_kind(content: bytes) -> str | None:
     head = content[:_SNIFF_BYTES].removeprefix(codecs.BOM_UTF8)
     if head.startswith(_GZIP_MAGIC):
         return "gzip-compressed body (the response was not decompressed)"
-    stripped = head.lstrip()
-    if stripped[:1] in (b"{", b"["):
-        return "looks like JSON (JSON Feed is not supported)"
     start = _MARKUP_PREAMBLE.match(head)
     rest = head[start.end() if start else 0 :]
     if _HTML_START.match(rest):
