@@ -41,8 +41,23 @@ class HTTPStatusError(FetchError):
         super().__init__(message)
 
 
+class AskedToWait(HTTPStatusError):
+    """429 Too Many Requests, or 503 with Retry-After: the server asks us to come back later.
+
+    Not a failure of the feed: its whole host is paused until ``until`` (Unix seconds).
+    """
+
+    def __init__(self, status: int, message: str, until: float) -> None:
+        super().__init__(status, message)
+        self.until = until
+
+
 class BodyTooLarge(FetchError):
     """The body passed the configured size cap."""
+
+
+class PrivateAddressRefused(FetchError):
+    """A redirect or article link led to a loopback, link-local or private address."""
 
 
 class ParseError(FeedwatchError):

@@ -1,7 +1,10 @@
 """Fetching a feed over HTTP, politely: conditional GET, redirects, timeouts and a size cap.
 
 :func:`fetch` turns every way a fetch can fail into a :class:`~worker.exceptions.FetchError`
-whose message is fit to show a user in ``feedwatch status``.
+whose message is fit to show a user in ``feedwatch status``. Redirects are followed here, hop by
+hop, rather than by httpx: each hop after the first can go through a client guarded against
+private networks (:mod:`worker.netguard`), and a chain of permanent redirects (301/308) is
+reported so that the caller can learn the new address.
 """
 
 from __future__ import annotations
@@ -12,18 +15,25 @@ from dataclasses import dataclass
 import httpx
 
 from worker.exceptions import (
+    AskedToWait,
     BodyTooLarge,
     FetchError,
     FetchTimeout,
     HTTPStatusError,
     NetworkError,
 )
+from worker.interval import retry_after_time
+from worker.netguard import guarded_transport
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
 MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+DEFAULT_PAUSE = 60.0
+"""Seconds a host is paused after a 429 that does not say for how long."""
 
 
 @dataclass(frozen=True)
@@ -52,19 +62,30 @@ class FetchResult:
     content: bytes
     headers: dict[str, str]
     validators: Validators
+    moved_to: str | None = None
+    """Where the leading permanent redirects (301/308) of this fetch led, if there were any."""
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
 
 
-def new_client(user_agent: str, timeout: float) -> httpx.Client:
-    """An HTTP client with feedwatch's headers, redirect policy and timeouts."""
+def new_client(
+    user_agent: str, timeout: float, *, guard: bool = False, max_connections: int = 100,
+) -> httpx.Client:
+    """An HTTP client with feedwatch's headers and timeouts; redirects are left to :func:`fetch`.
+
+    ``guard=True`` refuses private, loopback and link-local addresses (see
+    :mod:`worker.netguard`): use it for URLs a remote party chose.
+    """
+    limits = httpx.Limits(max_connections=max_connections,
+                          max_keepalive_connections=max_connections)
     return httpx.Client(
         headers={"User-Agent": user_agent, "Accept": ACCEPT},
-        follow_redirects=True,
-        max_redirects=MAX_REDIRECTS,
+        follow_redirects=False,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        limits=limits,
+        transport=guarded_transport(limits) if guard else None,
     )
 
 
@@ -75,33 +96,66 @@ def fetch(
     *,
     max_bytes: int,
     deadline: float,
+    redirect_client: httpx.Client | None = None,
 ) -> FetchResult:
     """GET ``url`` (conditionally when ``validators`` are given) within ``deadline`` seconds.
 
-    The body is read in chunks and refused once it passes ``max_bytes`` after decompression,
-    so neither a huge feed nor a compression bomb can exhaust memory.
+    Redirects are followed up to :data:`MAX_REDIRECTS`, through ``redirect_client`` when given
+    (a guarded client, so that a redirect cannot reach the private network). The body is read
+    in chunks and refused once it passes ``max_bytes`` after decompression, so neither a huge
+    feed nor a compression bomb can exhaust memory.
     """
     sent = validators.headers() if validators else {}
     started = time.monotonic()
+    seen = [url]
+    moved_to: str | None = None
+    permanent = True
     try:
-        with client.stream("GET", url, headers=sent) as response:
-            if response.status_code == 304:
-                return _result(response, b"", validators)
-            if response.status_code >= 400:
-                raise HTTPStatusError(
-                    response.status_code,
-                    f"HTTP {response.status_code} {response.reason_phrase}".strip(),
-                )
-            body = _read_capped(response, max_bytes, started + deadline)
-            return _result(response, body, None)
-    except httpx.TooManyRedirects as exc:
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects (or a redirect loop)") from exc
+        while True:
+            if time.monotonic() > started + deadline:
+                raise FetchTimeout("redirects not finished within the fetch's time limit")
+            hop_client = client if len(seen) == 1 else (redirect_client or client)
+            with hop_client.stream("GET", seen[-1], headers=sent) as response:
+                location = response.headers.get("Location")
+                if response.status_code in REDIRECTS and location:
+                    target = str(response.url.join(location))
+                    permanent = permanent and response.status_code in PERMANENT_REDIRECTS
+                    moved_to = target if permanent else moved_to
+                    _check_redirect(seen, target)
+                    seen.append(target)
+                    continue
+                if response.status_code == 304:
+                    return _result(response, b"", validators, moved_to)
+                if response.status_code >= 400:
+                    raise _status_error(response)
+                body = _read_capped(response, max_bytes, started + deadline)
+                return _result(response, body, None, moved_to)
     except httpx.TimeoutException as exc:
         raise FetchTimeout(f"timed out ({_describe(exc)})") from exc
     except httpx.RemoteProtocolError as exc:
         raise NetworkError(f"connection broken by the server: {_describe(exc)}") from exc
     except httpx.HTTPError as exc:
         raise NetworkError(f"network error: {_describe(exc)}") from exc
+
+
+def _check_redirect(seen: list[str], target: str) -> None:
+    if target in seen:
+        raise FetchError(f"redirect loop: {' -> '.join([*seen, target])}")
+    if len(seen) > MAX_REDIRECTS:
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects (last to {target})")
+    if not target.lower().startswith(("http://", "https://")):
+        raise FetchError(f"redirect to a URL that is not http(s): {target}")
+
+
+def _status_error(response: httpx.Response) -> HTTPStatusError:
+    """The error for a 4xx/5xx answer; 429, and 503 with Retry-After, ask us to wait."""
+    status = response.status_code
+    message = f"HTTP {status} {response.reason_phrase}".strip()
+    until = retry_after_time(response.headers.get("Retry-After"), time.time())
+    if status == 429 or (status == 503 and until is not None):
+        until = until if until is not None else time.time() + DEFAULT_PAUSE
+        return AskedToWait(status, message, until)
+    return HTTPStatusError(status, message)
 
 
 def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
@@ -118,7 +172,7 @@ def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> b
 
 
 def _result(
-    response: httpx.Response, body: bytes, previous: Validators | None,
+    response: httpx.Response, body: bytes, previous: Validators | None, moved_to: str | None,
 ) -> FetchResult:
     fresh = Validators(
         etag=response.headers.get("ETag"),
@@ -135,6 +189,7 @@ def _result(
         content=body,
         headers=dict(response.headers),
         validators=fresh,
+        moved_to=moved_to,
     )
 
 

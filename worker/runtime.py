@@ -3,28 +3,48 @@
 The config file is re-read when it changes, so added, removed or edited feeds take effect at the
 next tick without a restart. An edit that breaks the file is logged and the last good config
 stays in force.
+
+A poll task carries a batch of feeds, polled at once by a pool of threads sharing one HTTP
+client; each feed is polled under its lease, in its turn for its host (:mod:`worker.hosts`), and
+then rescheduled as its outcome says (:mod:`worker.pacing`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import random
 import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import redis
 
-from worker.config import Settings, load_settings
+from worker import pacing, state
+from worker.config import FeedConfig, Settings, load_settings
 from worker.connection import connect, redis_url
 from worker.exceptions import ConfigError
 from worker.fetch import new_client
+from worker.hosts import HostLimits, host_of
 from worker.poll import Poller, PollOutcome
 from worker.schedule import Schedule
 
 log = logging.getLogger("feedwatch.runtime")
 
+REDIS_GONE = (redis.ConnectionError, redis.TimeoutError)
+"""What a Redis restart or outage raises: expected, so logged in one line, not as a crash."""
+
 RESYNC_SECONDS = 60.0
 """How often a tick re-checks the schedule against the config even when the file is unchanged,
 so feeds come back after a Redis server lost its data."""
+TICK_LIMIT = 5000
+"""Most feeds one tick claims: 1000 feeds/s at the default 5 s tick (100,000 feeds at a 5-minute
+interval need 333/s)."""
+POLL_THREADS = 16
+"""Feeds of one batch polled at the same time by one worker process."""
+HOST_MAX_WAIT = 2.0
+"""Seconds a poll may wait for its host's turn before the feed goes back to the schedule."""
 
 
 class Runtime:
@@ -32,21 +52,53 @@ class Runtime:
         self.settings = settings or load_settings()
         self._mtime = _mtime(self.settings.path)
         self.client = connect(redis_url(self.settings))
-        self.schedule = Schedule(self.client, lease_seconds=2 * self.settings.timeout + 30)
-        self._http: httpx.Client | None = None
+        self.schedule = Schedule(
+            self.client, lease_seconds=2 * self.settings.timeout + 30 + HOST_MAX_WAIT)
+        self.hosts = self._host_limits()
+        self._http: list[httpx.Client] = []
         self._poller: Poller | None = None
+        self._threads = ThreadPoolExecutor(POLL_THREADS, thread_name_prefix="poll")
         self._synced_at = 0.0
 
-    def tick(self, limit: int = 1000) -> list[str]:
-        """Bring the schedule in line with the config if needed; claim the feeds now due."""
-        if self._reload() or time.monotonic() - self._synced_at > RESYNC_SECONDS:
-            self.schedule.sync(f.key for f in self.settings.enabled_feeds)
-            self._synced_at = time.monotonic()
-        return self.schedule.claim_due(limit)
+    def tick(self, limit: int = TICK_LIMIT) -> list[str]:
+        """Bring the schedule in line with the config if needed; claim the feeds now due.
+
+        With Redis unreachable the tick claims nothing and says so in one line: the next tick
+        after Redis is back finds the same feeds due."""
+        try:
+            if self._reload() or time.monotonic() - self._synced_at > RESYNC_SECONDS:
+                self._sync()
+                self._synced_at = time.monotonic()
+            return self.schedule.claim_due(limit)
+        except REDIS_GONE as exc:
+            log.warning("tick skipped, Redis is unreachable (%s)", exc)
+            return []
+
+    def poll_batch(self, keys: Iterable[str]) -> list[PollOutcome | None]:
+        """Poll a batch of feeds at the same time (see :meth:`poll`)."""
+        self._reload()
+        poller = self.poller
+        return list(self._threads.map(lambda key: self._poll_guarded(key, poller), keys))
 
     def poll(self, key: str) -> PollOutcome | None:
         """Poll one feed under its lease; None when it is gone from the config or leased."""
         self._reload()
+        return self._poll_leased(key, self.poller)
+
+    def _poll_guarded(self, key: str, poller: Poller) -> PollOutcome | None:
+        """One feed of a batch: whatever goes wrong with it (Redis gone away, a bug) is logged,
+        and the other feeds of the batch are polled; its lease running out brings it back."""
+        try:
+            return self._poll_leased(key, poller)
+        except REDIS_GONE as exc:
+            log.warning("%s: poll abandoned, Redis is unreachable (%s); the feed is polled "
+                        "again when Redis is back and its lease has run out", key, exc)
+            return None
+        except Exception:
+            log.exception("%s: poll failed", key)
+            return None
+
+    def _poll_leased(self, key: str, poller: Poller) -> PollOutcome | None:
         feed = self.settings.feed_by_key.get(key)
         if feed is None or not feed.enabled:
             log.info("%s: no longer in the config, not polled", key)
@@ -55,18 +107,71 @@ class Runtime:
         if token is None:
             log.info("%s: another worker is polling it, skipped", key)
             return None
+        next_due: float | None = time.time() + feed.interval
+        writes = self.client.pipeline(transaction=False)
         try:
-            return self.poller.poll(feed)
+            outcome, next_due = self._poll_in_turn(feed, poller, writes)
+            return outcome
         finally:
-            self.schedule.reschedule(key, time.time() + feed.interval)
-            self.schedule.release(key, token)
+            if next_due is not None:
+                self.schedule.reschedule(key, next_due, writes)
+            self.schedule.release(key, token, writes)
+            writes.execute()
+
+    def _poll_in_turn(
+        self, feed: FeedConfig, poller: Poller, writes: redis.client.Pipeline,
+    ) -> tuple[PollOutcome | None, float | None]:
+        """Poll when the feed's host allows; return the outcome and the next due time (None:
+        retired). A host that is paused or busy sends the feed back to the schedule unpolled.
+        The bookkeeping after the poll goes into ``writes``: one round trip to Redis."""
+        before = state.load(self.client, feed.key)
+        host = host_of(before.fetch_url(feed.url))
+        turn = self.hosts.wait_for(host)
+        if not turn.granted:
+            log.debug("%s: host %s %s, polled later", feed.key, host, turn.reason)
+            return None, turn.at + random.uniform(0, 1)
+        try:
+            outcome = poller.poll(feed, before)
+        finally:
+            self.hosts.done(host, turn, writes)
+        if outcome.wait_until is not None:
+            self.hosts.pause(host, outcome.wait_until)
+        decision = pacing.decide(feed, self.settings, before, outcome, time.time())
+        state.save_pacing(writes, feed.key, decision.fields)
+        if decision.learned:
+            log.warning("%s: %s has moved permanently to %s; polling it there, please update "
+                        "the config", feed.key, feed.url, decision.learned)
+        if decision.plan is None:
+            log.warning("%s: retired, no longer polled: %s (a new url in the config revives it)",
+                        feed.key, decision.retired)
+            self.schedule.retire(feed.key, feed.url)
+            return outcome, None
+        return outcome, time.time() + decision.plan.delay
+
+    def _sync(self) -> None:
+        """The schedule holds the enabled feeds, less those retired at their current URL."""
+        retired = self.schedule.retired()
+        feeds = self.settings.enabled_feeds
+        self.schedule.revive(f.key for f in feeds if retired.get(f.key, f.url) != f.url)
+        self.schedule.sync(f.key for f in feeds if retired.get(f.key) != f.url)
 
     @property
     def poller(self) -> Poller:
         if self._poller is None:
-            self._http = new_client(self.settings.user_agent, self.settings.timeout)
-            self._poller = Poller(self.settings, self.client, self._http)
+            settings = self.settings
+            http = new_client(settings.user_agent, settings.timeout)
+            guarded = None
+            if not settings.allow_private_networks:
+                guarded = new_client(settings.user_agent, settings.timeout, guard=True)
+            self._http = [c for c in (http, guarded) if c is not None]
+            self._poller = Poller(settings, self.client, http, redirect_http=guarded)
         return self._poller
+
+    def _host_limits(self) -> HostLimits:
+        return HostLimits(
+            self.client, max_concurrent=self.settings.host_max_concurrent,
+            min_spacing=self.settings.host_min_spacing,
+            request_seconds=self.settings.timeout + 10, max_wait=HOST_MAX_WAIT)
 
     def _reload(self) -> bool:
         mtime = _mtime(self.settings.path)
@@ -78,9 +183,10 @@ class Runtime:
         except ConfigError as exc:
             log.error("config changed but is not valid, keeping the previous one:\n%s", exc)
             return False
-        if self._http is not None:
-            self._http.close()
-        self._http, self._poller = None, None
+        for http in self._http:
+            http.close()
+        self._http, self._poller = [], None
+        self.hosts = self._host_limits()
         log.info("config reloaded: %d feeds", len(self.settings.feeds))
         return True
 

@@ -17,6 +17,8 @@ import redis
 
 SCHEDULE_KEY = "feedwatch:schedule"
 LEASE_PREFIX = "feedwatch:lease:"
+RETIRED_KEY = "feedwatch:retired"
+"""Hash of retired feeds: key → the URL that was retired (a new URL in the config revives it)."""
 
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
@@ -59,9 +61,29 @@ class Schedule:
         claimed = self._claim(keys=[SCHEDULE_KEY], args=[at, self.lease_seconds, limit])
         return [k.decode() for k in claimed]
 
-    def reschedule(self, key: str, due_at: float) -> None:
+    def reschedule(
+        self, key: str, due_at: float, pipe: redis.client.Pipeline | None = None,
+    ) -> None:
         """Set a feed's next due time, unless the feed was removed meanwhile."""
-        self._client.zadd(SCHEDULE_KEY, {key: due_at}, xx=True)
+        (pipe or self._client).zadd(SCHEDULE_KEY, {key: due_at}, xx=True)
+
+    def retire(self, key: str, url: str) -> None:
+        """Stop polling a feed at this URL: out of the schedule until its URL changes."""
+        with self._client.pipeline() as pipe:
+            pipe.hset(RETIRED_KEY, key, url)
+            pipe.zrem(SCHEDULE_KEY, key)
+            pipe.execute()
+
+    def retired(self) -> dict[str, str]:
+        """Retired feeds: key → the URL retired."""
+        found = self._client.hgetall(RETIRED_KEY)
+        return {k.decode(): v.decode() for k, v in found.items()}  # type: ignore[union-attr]
+
+    def revive(self, keys: Iterable[str]) -> None:
+        """Let retired feeds be scheduled again (their URL changed in the config)."""
+        names = list(keys)
+        if names:
+            self._client.hdel(RETIRED_KEY, *names)
 
     def next_due(self, key: str) -> float | None:
         score = self._client.zscore(SCHEDULE_KEY, key)
@@ -75,5 +97,5 @@ class Schedule:
             return token
         return None
 
-    def release(self, key: str, token: str) -> None:
-        self._release(keys=[LEASE_PREFIX + key], args=[token])
+    def release(self, key: str, token: str, pipe: redis.client.Pipeline | None = None) -> None:
+        self._release(keys=[LEASE_PREFIX + key], args=[token], client=pipe)

@@ -7,7 +7,9 @@ that body were published: a crash in between makes the next poll fetch and publi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import redis
@@ -36,6 +38,31 @@ class FeedState:
     errors: int = 0
     stories: int = 0
     problem: str | None = None
+    interval: int | None = None
+    interval_why: str | None = None
+    """The interval chosen after the last poll and the reason, e.g. "backoff after 3 errors"."""
+    retired: str | None = None
+    """Why the feed is no longer polled (410 Gone, a long 404)."""
+    missing_since: float | None = None
+    """When the current run of 404 answers began (Unix seconds)."""
+    moved_to: str | None = None
+    moved_polls: int = 0
+    """Where permanent redirects led, and for how many polls in a row."""
+    location: str | None = None
+    """The learned new address of the feed, polled instead of ``url``."""
+    document_minimum: float | None = None
+    document_minimum_why: str | None = None
+    """The shortest interval the feed document last asked for (<ttl>, sy:updatePeriod)."""
+    header_minimum: float | None = None
+    header_minimum_why: str | None = None
+    """The same from the last response headers that said (max-age, Expires)."""
+    rhythm: dict[str, int] = field(default_factory=dict)
+    """New stories per day (YYYY-MM-DD) over the last days."""
+    watched_since: float | None = None
+
+    def fetch_url(self, url: str) -> str:
+        """The URL to poll for the configured ``url``: the one learned for it, if any."""
+        return self.location if self.location and self.url == url else url
 
     def validators_for(self, url: str) -> Validators | None:
         """The validators to send to ``url``: none when they were given for another URL."""
@@ -58,7 +85,28 @@ def load(client: redis.Redis, key: str) -> FeedState:
         errors=int(raw.get("errors", 0)),
         stories=int(raw.get("stories", 0)),
         problem=raw.get("problem") or None,
+        interval=int(raw["interval"]) if raw.get("interval") else None,
+        interval_why=raw.get("interval_why") or None,
+        retired=raw.get("retired") or None,
+        missing_since=float(raw["missing_since"]) if raw.get("missing_since") else None,
+        moved_to=raw.get("moved_to") or None,
+        moved_polls=int(raw.get("moved_polls") or 0),
+        location=raw.get("location") or None,
+        document_minimum=float(raw["document_minimum"]) if raw.get("document_minimum") else None,
+        document_minimum_why=raw.get("document_minimum_why") or None,
+        header_minimum=float(raw["header_minimum"]) if raw.get("header_minimum") else None,
+        header_minimum_why=raw.get("header_minimum_why") or None,
+        rhythm=json.loads(raw["rhythm"]) if raw.get("rhythm") else {},
+        watched_since=float(raw["watched_since"]) if raw.get("watched_since") else None,
     )
+
+
+def save_pacing(client: redis.Redis, key: str, fields: Mapping[str, object]) -> None:
+    """Save the scheduling fields of a feed (see :mod:`worker.pacing`); None clears a field."""
+    stored = {name: "" if value is None else
+              json.dumps(value) if isinstance(value, dict) else str(value)
+              for name, value in fields.items()}
+    client.hset(feed_key(key), mapping=stored)  # type: ignore[arg-type]
 
 
 def record_success(
@@ -91,6 +139,12 @@ def record_success(
         pipe.hset(feed_key(key), mapping=fields)  # type: ignore[arg-type]
         pipe.hincrby(feed_key(key), "stories", new_stories)
         pipe.execute()
+
+
+def record_wait(client: redis.Redis, key: str, message: str, status: int) -> None:
+    """Record a poll the server asked us to postpone (429, 503 with Retry-After): no error."""
+    client.hset(feed_key(key), mapping={
+        "last_poll": now_iso(), "last_result": message, "last_status": status})
 
 
 def record_error(client: redis.Redis, key: str, error: str, status: int | None = None) -> None:

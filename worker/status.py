@@ -25,6 +25,20 @@ class FeedStatus:
     last_error: str | None
     stories: int
     problem: str | None
+    interval: int | None = None
+    interval_why: str | None = None
+    """The interval in force and why: "configured", "backoff after 3 errors", "rhythm: ..."."""
+    retired: str | None = None
+    """Why the feed is no longer polled (410 Gone, a long 404); a new url revives it."""
+    moved_to: str | None = None
+    """Where a permanent redirect leads, not yet learned."""
+    location: str | None = None
+    """The new address learned from permanent redirects, polled instead of ``url``."""
+
+    @property
+    def healthy(self) -> bool:
+        """Polled without errors, and nothing for the user to act on."""
+        return not (self.errors or self.retired or self.location or self.result == "error")
 
 
 def collect(client: redis.Redis, settings: Settings) -> list[FeedStatus]:
@@ -44,18 +58,25 @@ def collect(client: redis.Redis, settings: Settings) -> list[FeedStatus]:
             last_error=remembered.last_error,
             stories=remembered.stories,
             problem=remembered.problem,
+            interval=remembered.interval,
+            interval_why=remembered.interval_why,
+            retired=remembered.retired,
+            moved_to=remembered.moved_to,
+            location=remembered.fetch_url(feed.url) if remembered.location else None,
         ))
     return rows
 
 
 def render(rows: list[FeedStatus]) -> str:
-    header = ("FEED", "LAST POLL", "RESULT", "HTTP", "NEXT DUE", "ERRORS", "STORIES")
+    header = ("FEED", "LAST POLL", "RESULT", "HTTP", "NEXT DUE", "INTERVAL", "ERRORS",
+              "STORIES")
     table = [header] + [(
         r.key + ("" if r.enabled else " (disabled)"),
         r.last_poll or "never",
-        r.result or "-",
+        "retired" if r.retired else r.result or "-",
         str(r.http_status or "-"),
         r.next_due or "-",
+        f"{r.interval}s ({r.interval_why})" if r.interval else "-",
         str(r.errors),
         str(r.stories),
     ) for r in rows]
@@ -67,6 +88,14 @@ def render(rows: list[FeedStatus]) -> str:
             lines.append(f"{r.key}: last error: {r.last_error}")
         if r.problem:
             lines.append(f"{r.key}: problem: {r.problem}")
+        if r.retired:
+            lines.append(f"{r.key}: retired, no longer polled: {r.retired} "
+                         "(a new url in the config revives it)")
+        if r.location and r.location != r.url:
+            lines.append(f"{r.key}: moved permanently to {r.location}, polled there; "
+                         "please update its url in the config")
+        elif r.moved_to:
+            lines.append(f"{r.key}: permanently redirected to {r.moved_to}")
     return "\n".join(lines)
 
 

@@ -1,0 +1,190 @@
+"""A worker's runtime against real local servers: failures heal, gone feeds retire, moved feeds
+are learned, hosts are treated politely, batches are polled at once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+from feedserver import FeedServer, Route, item, rss
+
+from worker import state
+from worker.config import FeedConfig, Settings
+from worker.poll import Poller
+from worker.runtime import Runtime
+from worker.schedule import Schedule
+
+Make = Callable[..., Runtime]
+
+
+@pytest.fixture
+def runtime_for(redis_url: str, redis_client: redis.Redis) -> Iterator[Make]:
+    made: list[Runtime] = []
+
+    def make(*feeds: FeedConfig, **options: Any) -> Runtime:
+        chosen: dict[str, Any] = {"allow_private_networks": True, "host_min_spacing": 0.0,
+                                  **options}
+        settings = Settings(path="<test>", feeds=feeds, redis_url=redis_url,
+                            stream="test:stories", timeout=1.0, **chosen)
+        made.append(Runtime(settings))
+        made[-1].tick()
+        return made[-1]
+
+    yield make
+    for runtime in made:
+        runtime.client.close()
+
+
+def due_in(runtime: Runtime, key: str) -> float:
+    due = runtime.schedule.next_due(key)
+    assert due is not None, f"{key} is not scheduled"
+    return due - time.time()
+
+
+def test_errors_back_off_and_the_first_success_brings_the_interval_back(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    url = feed_server.fail("/flaky.xml", 500)
+    runtime = runtime_for(FeedConfig(key="flaky", url=url, interval=10, max_interval=40))
+    for _ in range(4):
+        runtime.poll("flaky")
+    remembered = state.load(redis_client, "flaky")
+    assert (remembered.errors, remembered.interval) == (4, 40), "10, 20, 40, then the cap"
+    assert remembered.interval_why == "backoff after 4 errors"
+    assert 19 < due_in(runtime, "flaky") <= 40
+    feed_server.serve("/flaky.xml", rss([item(1)]))
+    assert runtime.poll("flaky").new == 1  # type: ignore[union-attr]
+    healed = state.load(redis_client, "flaky")
+    assert (healed.errors, healed.interval, healed.interval_why) == (0, 10, "configured")
+    assert 9 < due_in(runtime, "flaky") <= 11
+
+
+def test_gone_feeds_retire_and_a_new_url_revives_them(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    gone = FeedConfig(key="gone", url=feed_server.fail("/gone.xml", 410))
+    runtime = runtime_for(gone, FeedConfig(key="fine", url=feed_server.serve("/f", rss([]))))
+    runtime.poll("gone")
+    assert runtime.schedule.next_due("gone") is None, "out of the schedule"
+    assert (state.load(redis_client, "gone").retired or "").startswith("410 Gone")
+    later = runtime_for(gone)
+    assert later.schedule.next_due("gone") is None, "a resync does not bring it back"
+    moved = FeedConfig(key="gone", url=feed_server.serve("/moved.xml", rss([item(1)])))
+    revived = runtime_for(moved)
+    assert revived.schedule.next_due("gone") is not None, "scheduled again"
+    assert revived.poll("gone").new == 1  # type: ignore[union-attr]
+    assert state.load(redis_client, "gone").retired is None
+
+
+def test_a_permanent_redirect_is_learned_a_temporary_one_never(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    new = feed_server.serve("/new.xml", rss([item(1)]))
+    feed_server.routes["/old.xml"] = Route(status=301, headers={"Location": new})
+    feed_server.routes["/temp.xml"] = Route(status=302, headers={"Location": new})
+    runtime = runtime_for(FeedConfig(key="old", url=feed_server.url("/old.xml")),
+                          FeedConfig(key="temp", url=feed_server.url("/temp.xml")))
+    for _ in range(3):
+        runtime.poll("old")
+        runtime.poll("temp")
+    assert state.load(redis_client, "old").location == new
+    assert state.load(redis_client, "temp").location is None
+    old_hits, temp_hits = len(feed_server.hits("/old.xml")), len(feed_server.hits("/temp.xml"))
+    runtime.poll("old")
+    runtime.poll("temp")
+    assert len(feed_server.hits("/old.xml")) == old_hits, "the new address is polled directly"
+    assert len(feed_server.hits("/temp.xml")) == temp_hits + 1
+
+
+def test_redirects_into_the_private_network_are_refused_unless_allowed(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    target = feed_server.serve("/internal.xml", rss([item(1)]))
+    feed_server.routes["/feed.xml"] = Route(status=302, headers={"Location": target})
+    feed = FeedConfig(key="f", url=feed_server.url("/feed.xml"))
+    guarded = runtime_for(feed, allow_private_networks=False)
+    outcome = guarded.poll("f")
+    assert outcome is not None and outcome.result == "error"
+    assert "refused to connect to 127.0.0.1" in (outcome.error or "")
+    assert feed_server.hits("/internal.xml") == []
+    assert runtime_for(feed).poll("f").new == 1  # type: ignore[union-attr]
+
+
+def test_asked_to_wait_pauses_the_whole_host_and_is_no_error(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    feed_server.routes["/busy.xml"] = Route(status=429, headers={"Retry-After": "120"})
+    runtime = runtime_for(FeedConfig(key="busy", url=feed_server.url("/busy.xml")),
+                          FeedConfig(key="next", url=feed_server.serve("/n", rss([item(1)]))))
+    outcome = runtime.poll("busy")
+    assert outcome is not None and outcome.result == "asked to wait"
+    remembered = state.load(redis_client, "busy")
+    assert (remembered.errors, remembered.last_status) == (0, 429)
+    assert remembered.interval_why == "asked to wait (HTTP 429 Retry-After)"
+    assert due_in(runtime, "busy") > 119
+    assert runtime.poll("next") is None, "same host: not polled now"
+    assert feed_server.hits("/n") == []
+    assert due_in(runtime, "next") > 118
+
+
+def test_a_batch_is_polled_at_once_within_the_host_cap(
+        runtime_for: Make, feed_server: FeedServer) -> None:
+    feeds = [FeedConfig(key=f"f{n}", url=feed_server.serve(f"/f{n}", rss([item(n)]), delay=0.5))
+             for n in range(6)]
+    runtime = runtime_for(*feeds, host_max_concurrent=3)
+    started = time.monotonic()
+    outcomes = runtime.poll_batch([f.key for f in feeds])
+    assert time.monotonic() - started < 1.4, "three at once, not one after the other"
+    assert sum(o is not None for o in outcomes) == 3
+    assert sum(len(feed_server.hits(f"/f{n}")) for n in range(6)) == 3
+    waiting = [f.key for f, o in zip(feeds, outcomes, strict=True) if o is None]
+    assert all(0 < due_in(runtime, key) < 2.5 for key in waiting), "tried again soon"
+
+
+def test_polls_of_one_host_are_spaced(runtime_for: Make, feed_server: FeedServer) -> None:
+    feeds = [FeedConfig(key=f"s{n}", url=feed_server.serve(f"/s{n}", rss([item(n)])))
+             for n in range(4)]
+    runtime = runtime_for(*feeds, host_min_spacing=0.3)
+    started = time.monotonic()
+    assert all(runtime.poll_batch([f.key for f in feeds]))
+    assert time.monotonic() - started >= 0.9, "4 starts, 0.3 s apart"
+
+
+def test_a_feed_leased_by_another_worker_is_skipped(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    runtime = runtime_for(FeedConfig(key="f", url=feed_server.serve("/f", rss([item(1)]))))
+    assert Schedule(redis_client, 60).acquire("f")
+    assert runtime.poll_batch(["f"]) == [None]
+    assert feed_server.hits("/f") == []
+
+
+def test_a_feed_that_crashes_costs_nothing_to_the_rest_of_its_batch(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    feeds = [FeedConfig(key=key, url=feed_server.serve(f"/{key}", rss([item(n)])))
+             for n, key in enumerate(["a", "crash", "b"])]
+    runtime = runtime_for(*feeds)
+    real = Poller.poll
+
+    def poll(self: Poller, feed: FeedConfig, previous: Any = None) -> Any:
+        if feed.key == "crash":
+            raise ConnectionError("lost the Redis server mid-poll")
+        return real(self, feed, previous)
+
+    monkeypatch.setattr(Poller, "poll", poll)
+    outcomes = runtime.poll_batch(["a", "crash", "b"])
+    assert [o is not None and o.new for o in outcomes] == [1, False, 1]
+    assert due_in(runtime, "crash") > 250, "rescheduled at its interval"
+    assert Schedule(redis_client, 60).acquire("crash"), "its lease was released"
+
+
+def test_the_interval_is_never_shorter_than_the_publisher_asks(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    url = feed_server.serve("/cached.xml", rss([item(1)]),
+                            headers={"Cache-Control": "public, max-age=900"})
+    runtime = runtime_for(FeedConfig(key="cached", url=url, interval=60))
+    runtime.poll("cached")
+    runtime.poll("cached")
+    remembered = state.load(redis_client, "cached")
+    assert remembered.last_result == "not modified"
+    assert (remembered.interval, remembered.interval_why) == (
+        900, "publisher asks: Cache-Control max-age=900")
+    assert 899 < due_in(runtime, "cached") <= 990

@@ -1,0 +1,113 @@
+"""The next poll's timing: publisher's minimums, rhythm, backoff, jitter (pure functions)."""
+
+from __future__ import annotations
+
+from email.utils import formatdate
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from worker.interval import (
+    DAY,
+    JITTER,
+    Bounds,
+    after_error,
+    after_success,
+    after_wait,
+    count_new,
+    feed_minimum,
+    header_minimum,
+    retry_after_time,
+    stories_per_day,
+)
+
+BOUNDS = Bounds(interval=300, min_interval=120, max_interval=3600)
+
+
+def no_jitter(low: float, high: float) -> float:
+    return low
+
+
+def test_retry_after_in_seconds_or_as_an_http_date() -> None:
+    assert retry_after_time("120", now=1000.0) == 1120.0
+    assert retry_after_time(formatdate(5000.0, usegmt=True), now=1000.0) == 5000.0
+    assert retry_after_time(formatdate(10.0, usegmt=True), now=1000.0) == 1000.0, "past: now"
+    assert retry_after_time("soon", now=1000.0) is None
+    assert retry_after_time(None, now=1000.0) is None
+
+
+def test_cache_control_max_age_wins_over_expires() -> None:
+    headers = {"Cache-Control": "public, max-age=900", "Expires": formatdate(99999, usegmt=True)}
+    assert header_minimum(headers, now=0) == (900.0, "Cache-Control max-age=900")
+    expires = {"Date": formatdate(1000, usegmt=True), "Expires": formatdate(1600, usegmt=True)}
+    assert header_minimum(expires, now=0) == (600.0, "Expires")
+    assert header_minimum({"Expires": "0"}, now=0) is None
+    assert header_minimum({}, now=0) is None
+
+
+def test_rss_ttl_and_syndication_module() -> None:
+    assert feed_minimum({"ttl": "30"}) == (1800.0, "<ttl>30</ttl>")
+    assert feed_minimum({"sy_updateperiod": "hourly", "sy_updatefrequency": "2"}) == (
+        1800.0, "sy:updatePeriod hourly x2")
+    assert feed_minimum({"ttl": "10", "sy_updateperiod": "daily"})[0] == DAY, "the larger"
+    assert feed_minimum({"ttl": "soon", "sy_updateperiod": "sometimes"}) is None
+
+
+def test_without_a_rhythm_the_configured_interval_is_used() -> None:
+    plan = after_success(BOUNDS, stories_per_day=None, publisher=[], uniform=no_jitter)
+    assert (plan.delay, plan.interval, plan.why) == (300, 300, "configured")
+
+
+def test_the_rhythm_sets_the_interval_within_the_bounds() -> None:
+    busy = after_success(BOUNDS, stories_per_day=288, publisher=[], uniform=no_jitter)
+    assert busy.interval == 150 and busy.why == "rhythm: 288.0 stories/day"
+    frantic = after_success(BOUNDS, stories_per_day=10_000, publisher=[], uniform=no_jitter)
+    assert frantic.interval == 120, "not below min_interval"
+    quiet = after_success(BOUNDS, stories_per_day=0, publisher=[], uniform=no_jitter)
+    assert quiet.interval == 3600 and "no new stories" in quiet.why
+
+
+def test_never_shorter_than_the_publisher_asks() -> None:
+    plan = after_success(BOUNDS, stories_per_day=288, uniform=no_jitter,
+                         publisher=[(1800.0, "<ttl>30</ttl>"), (60.0, "max-age=60")])
+    assert (plan.interval, plan.why) == (1800, "publisher asks: <ttl>30</ttl>")
+
+
+@given(st.floats(0, 1e6) | st.none(), st.lists(st.tuples(st.floats(1, 1e7), st.just("x"))),
+       st.floats(0, 1))
+def test_a_success_plan_stays_in_bounds_and_above_the_publisher(
+        rate: float | None, publisher: list[tuple[float, str]], draw: float) -> None:
+    plan = after_success(BOUNDS, stories_per_day=rate, publisher=publisher,
+                         uniform=lambda low, high: low + (high - low) * draw)
+    asked = min(max((p[0] for p in publisher), default=0), DAY)
+    assert plan.delay >= max(BOUNDS.min_interval, asked) - 1e-6
+    assert plan.delay <= max(BOUNDS.max_interval, asked) * (1 + JITTER) + 1e-6
+
+
+def test_backoff_doubles_up_to_max_interval_with_jitter() -> None:
+    intervals = [after_error(BOUNDS, n, uniform=no_jitter).interval for n in range(1, 8)]
+    assert intervals == [300, 600, 1200, 2400, 3600, 3600, 3600]
+    assert after_error(BOUNDS, 3, uniform=no_jitter).why == "backoff after 3 errors"
+    assert after_error(BOUNDS, 2, uniform=no_jitter).delay == 300, "jitter takes up to half"
+    assert after_error(BOUNDS, 10_000, uniform=no_jitter).interval == 3600
+
+
+def test_jitter_spreads_feeds_sharing_an_interval() -> None:
+    delays = {after_success(BOUNDS, stories_per_day=None, publisher=[]).delay for _ in range(50)}
+    assert len(delays) == 50
+    assert all(300 <= d <= 330 for d in delays)
+
+
+def test_asked_to_wait_until_the_given_time() -> None:
+    plan = after_wait(1600.0, now=1000.0, status=429, uniform=no_jitter)
+    assert (plan.delay, plan.why) == (600.0, "asked to wait (HTTP 429 Retry-After)")
+
+
+def test_the_rhythm_counts_the_last_seven_days() -> None:
+    counts: dict[str, int] = {}
+    for day in range(1, 12):
+        counts = count_new(counts, f"2026-11-{day:02d}", 10)
+    assert sorted(counts) == [f"2026-11-{d:02d}" for d in range(5, 12)]
+    assert stories_per_day(counts, watched_for=30 * DAY) == 10.0
+    assert stories_per_day({"2026-11-01": 12}, watched_for=2 * DAY) == 6.0
+    assert stories_per_day({"2026-11-01": 12}, watched_for=DAY / 2) is None, "too early"

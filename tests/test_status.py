@@ -1,0 +1,55 @@
+"""`feedwatch status` as a user reads it: interval and why, retired and moved feeds, --broken."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import redis
+import yaml
+from feedserver import FeedServer, Route, item, rss
+from processes import environment
+
+from worker.config import load_settings
+from worker.runtime import Runtime
+
+
+def test_status_shows_why_and_broken_lists_only_the_unhealthy(
+        tmp_path: Path, redis_url: str, redis_client: redis.Redis,
+        feed_server: FeedServer) -> None:
+    new = feed_server.serve("/new.xml", rss([item(1)]))
+    feed_server.routes["/old.xml"] = Route(status=301, headers={"Location": new})
+    config = tmp_path / "feeds.yaml"
+    config.write_text(yaml.safe_dump({
+        "redis_url": redis_url, "stream": "test:stories", "allow_private_networks": True,
+        "per_host": {"min_spacing": 0},
+        "feeds": [
+            {"key": "fine", "url": feed_server.serve("/fine.xml", rss([item(2)]))},
+            {"key": "failing", "url": feed_server.fail("/500.xml", 500)},
+            {"key": "gone", "url": feed_server.fail("/410.xml", 410)},
+            {"key": "moved", "url": feed_server.url("/old.xml")},
+        ]}), encoding="utf-8")
+    runtime = Runtime(load_settings(config))
+    runtime.tick()
+    for key in ("fine", "failing", "gone", "moved", "moved", "moved"):
+        runtime.poll(key)
+
+    env = environment(REDIS_URL=redis_url)
+    run = subprocess.run([sys.executable, "-m", "worker.cli", "status", "--config", str(config)],
+                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    table = run.stdout
+    assert "INTERVAL" in table and "300s (configured)" in table
+    assert "300s (backoff after 1 error)" in table
+    assert "gone: retired, no longer polled: 410 Gone" in table
+    assert f"moved: moved permanently to {new}, polled there; please update" in table
+
+    broken = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "status", "--broken", "--json", "--config",
+         str(config)], env=env, capture_output=True, text=True, timeout=60, check=True)
+    rows = {row["key"]: row for row in json.loads(broken.stdout)}
+    assert sorted(rows) == ["failing", "gone", "moved"]
+    assert rows["failing"]["interval_why"] == "backoff after 1 error"
+    assert rows["failing"]["last_error"] == "HTTP 500 Internal Server Error"
+    assert rows["gone"]["next_due"] is None

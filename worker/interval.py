@@ -1,0 +1,158 @@
+"""How long until a feed's next poll, and why: pure functions, no network, no Redis.
+
+- After a success the interval follows the feed's publishing rhythm (stories per day over the
+  last days, once a day has been watched), within the feed's ``min_interval``/``max_interval``,
+  and is never shorter than what the publisher asks for (Cache-Control max-age, Expires, RSS
+  ``<ttl>``, ``sy:updatePeriod``/``sy:updateFrequency``).
+- After an error it backs off exponentially up to ``max_interval``; the first success brings
+  it back.
+- When the server asked us to wait (429, 503 with Retry-After) the next poll is after that.
+
+Every delay carries jitter so that feeds sharing an interval spread out instead of moving in
+step; the jitter only ever lengthens a publisher's minimum, never shortens it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+DAY = 86400.0
+JITTER = 0.1
+"""Delays after a success are stretched by a random 0-10%."""
+MAX_PUBLISHER_MINIMUM = DAY
+"""A publisher's minimum is believed up to one day: a feed with a year-long max-age is still
+polled daily."""
+RHYTHM_DAYS = 7
+"""Days of new-story counts kept to judge a feed's rhythm."""
+POLLS_PER_GAP = 2
+"""Polls between two stories of a feed with a steady rhythm: a new story waits at most half its
+gap to the previous one."""
+
+_SY_PERIODS = {"hourly": 3600, "daily": DAY, "weekly": 7 * DAY, "monthly": 30 * DAY,
+               "yearly": 365 * DAY}
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A feed's configured interval and the limits adaptation keeps within."""
+
+    interval: int
+    min_interval: int
+    max_interval: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The next poll: ``delay`` seconds from now (jitter included); ``interval`` and ``why``
+    are what ``feedwatch status`` shows."""
+
+    delay: float
+    interval: int
+    why: str
+
+
+Random = Callable[[float, float], float]
+
+
+def after_success(
+    bounds: Bounds,
+    *,
+    stories_per_day: float | None,
+    publisher: list[tuple[float, str]],
+    uniform: Random = random.uniform,
+) -> Plan:
+    """The plan after a poll that worked; ``stories_per_day`` is None until a day was watched."""
+    if stories_per_day is None:
+        seconds, why = float(bounds.interval), "configured"
+    elif stories_per_day <= 0:
+        seconds, why = float(bounds.max_interval), f"no new stories in {RHYTHM_DAYS} days"
+    else:
+        seconds = DAY / stories_per_day / POLLS_PER_GAP
+        why = f"rhythm: {stories_per_day:.1f} stories/day"
+    seconds = min(max(seconds, bounds.min_interval), bounds.max_interval)
+    asked = max(publisher, default=None)
+    if asked is not None and asked[0] > seconds:
+        seconds, why = min(asked[0], MAX_PUBLISHER_MINIMUM), f"publisher asks: {asked[1]}"
+    return Plan(seconds * uniform(1.0, 1.0 + JITTER), round(seconds), why)
+
+
+def after_error(bounds: Bounds, errors: int, uniform: Random = random.uniform) -> Plan:
+    """Exponential backoff with jitter: interval, 2x, 4x... up to ``max_interval``."""
+    seconds = min(float(bounds.max_interval), bounds.interval * 2.0 ** min(errors - 1, 30))
+    seconds = max(seconds, 1.0)
+    return Plan(seconds * uniform(0.5, 1.0), round(seconds),
+                f"backoff after {errors} error{'s' if errors != 1 else ''}")
+
+
+def after_wait(until: float, now: float, status: int, uniform: Random = random.uniform) -> Plan:
+    """The server asked to be left alone until ``until`` (Unix seconds)."""
+    seconds = max(until - now, 1.0)
+    return Plan(seconds * uniform(1.0, 1.0 + JITTER), round(seconds),
+                f"asked to wait (HTTP {status} Retry-After)")
+
+
+def retry_after_time(value: str | None, now: float) -> float | None:
+    """The Unix time a Retry-After header (seconds or an HTTP date) points at; None if unusable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + int(value)
+    when = _http_date(value)
+    return max(when, now) if when is not None else None
+
+
+def header_minimum(headers: Mapping[str, str], now: float) -> tuple[float, str] | None:
+    """What the response headers ask: Cache-Control max-age, else Expires (against Date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    control = lowered.get("cache-control", "")
+    found = re.search(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", control, re.IGNORECASE)
+    if found:
+        return float(found.group(1)), f"Cache-Control max-age={found.group(1)}"
+    expires = _http_date(lowered.get("expires", ""))
+    if expires is None:
+        return None
+    served = _http_date(lowered.get("date", "")) or now
+    return (expires - served, "Expires") if expires > served else None
+
+
+def feed_minimum(channel: Mapping[str, Any]) -> tuple[float, str] | None:
+    """What the feed document asks: RSS ``<ttl>`` (minutes) or ``sy:updatePeriod``/``Frequency``."""
+    asked: list[tuple[float, str]] = []
+    ttl = str(channel.get("ttl") or "").strip()
+    if ttl.isdigit() and int(ttl) > 0:
+        asked.append((int(ttl) * 60.0, f"<ttl>{ttl}</ttl>"))
+    period = str(channel.get("sy_updateperiod") or "").strip().lower()
+    if period in _SY_PERIODS:
+        frequency = str(channel.get("sy_updatefrequency") or "1").strip()
+        times = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
+        asked.append((_SY_PERIODS[period] / times, f"sy:updatePeriod {period} x{times}"))
+    return max(asked, default=None)
+
+
+def count_new(counts: Mapping[str, int], day: str, new: int) -> dict[str, int]:
+    """Daily new-story counts with ``new`` added to ``day`` (YYYY-MM-DD); the last days kept."""
+    oldest = (date.fromisoformat(day) - timedelta(days=RHYTHM_DAYS - 1)).isoformat()
+    updated = {d: n for d, n in counts.items() if d >= oldest}
+    updated[day] = updated.get(day, 0) + new
+    return updated
+
+
+def stories_per_day(counts: Mapping[str, int], watched_for: float) -> float | None:
+    """The feed's rhythm; None until it has been watched for a day."""
+    if watched_for < DAY:
+        return None
+    return sum(counts.values()) / min(watched_for / DAY, RHYTHM_DAYS)
+
+
+def _http_date(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp() if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
