@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
 from feedserver import FeedServer, item, rss
+from hypothesis import given
+from hypothesis import strategies as st
 from processes import environment
 
+from worker.consume import stream_position
 from worker.publish import Publisher
 from worker.types import Story
 
@@ -90,3 +95,64 @@ def test_tail_with_a_group_acknowledges_what_it_printed(
     second = feedwatch(*args, "--count", "1", env=env)
     assert [json.loads(x)["title"] for x in second.stdout.splitlines()] == ["T2"]
     assert redis_client.xpending("cli:stories", "g")["pending"] == 0
+
+
+def publish_titles(client: redis.Redis, stream: str, titles: list[str]) -> list[bytes]:
+    """Publish one story per title; return their entry ids."""
+    Publisher(client, stream, 1000).publish(
+        [Story(id=f"id-{t}", feed="f", guid=f"g-{t}", title=t) for t in titles])
+    return [entry_id for entry_id, _ in client.xrange(stream)][-len(titles):]
+
+
+def tail_config(tmp_path: Path) -> Path:
+    config = tmp_path / "feeds.yaml"
+    config.write_text("stream: cli:stories\nfeeds: []\n", encoding="utf-8")
+    return config
+
+
+def printed_titles(run: subprocess.CompletedProcess[bytes]) -> list[str]:
+    assert run.returncode == 0, run.stderr
+    return [json.loads(line)["title"] for line in run.stdout.splitlines()]
+
+
+def test_tail_takes_over_what_a_dead_consumer_left_unacknowledged(
+        tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> None:
+    publish_titles(redis_client, "cli:stories", ["T0", "T1", "T2"])
+    redis_client.xgroup_create("cli:stories", "g", id="0")
+    redis_client.xreadgroup("g", "dead", {"cli:stories": ">"}, count=2)  # then it died
+    args = ("tail", "--config", str(tail_config(tmp_path)), "--group", "g", "--consumer", "alive")
+    env = environment(REDIS_URL=redis_url)
+
+    fresh = feedwatch(*args, "--count", "1", env=env)
+    assert printed_titles(fresh) == ["T2"], "stories pending elsewhere wait for --claim-idle"
+    claimed = feedwatch(*args, "--claim-idle", "0", "--count", "2", env=env)
+    assert printed_titles(claimed) == ["T0", "T1"]
+    assert redis_client.xpending("cli:stories", "g")["pending"] == 0
+
+
+def test_tail_starts_from_a_point_in_time(
+        tmp_path: Path, redis_url: str, redis_client: redis.Redis) -> None:
+    publish_titles(redis_client, "cli:stories", ["old"])
+    time.sleep(0.01)
+    [later_id] = publish_titles(redis_client, "cli:stories", ["new"])
+    millis = int(later_id.split(b"-")[0])
+    since = datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="milliseconds")
+    args = ("tail", "--config", str(tail_config(tmp_path)), "--from", since.replace("+00:00", "Z"))
+    env = environment(REDIS_URL=redis_url)
+    assert printed_titles(feedwatch(*args, "--count", "1", env=env)) == ["new"]
+    grouped = feedwatch(*args, "--group", "replay", "--count", "1", env=env)
+    assert printed_titles(grouped) == ["new"]
+    everything = feedwatch(*args[:3], "--from", "0", "--count", "2", env=env)
+    assert printed_titles(everything) == ["old", "new"]
+    wrong = feedwatch(*args[:3], "--from", "yesterday", env=env)
+    assert wrong.returncode == 2 and b"ISO 8601" in wrong.stderr
+
+
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1),
+                    timezones=st.just(UTC)))
+def test_a_time_becomes_the_position_just_before_its_first_entry(when: datetime) -> None:
+    millis = int(when.timestamp() * 1000)
+    position = stream_position(when.isoformat())
+    ms, seq = (int(part) for part in position.split("-"))
+    assert (ms, seq) < (millis, 0), "an entry added at that moment is read"
+    assert ms == millis - 1, "nothing earlier is"

@@ -13,6 +13,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from worker.broker import survive_broker_restarts
 from worker.config import Settings, load_settings
 from worker.connection import redis_url
 from worker.exceptions import ConfigError, RedisUnavailable
@@ -23,6 +24,7 @@ QUEUE = "feedwatch"
 
 
 def create_app(settings: Settings, broker_url: str) -> Celery:
+    survive_broker_restarts()
     app = Celery("feedwatch", broker=broker_url, include=["tasks.polling"])
     app.conf.update(
         task_default_queue=QUEUE,
