@@ -11,17 +11,19 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from worker import deadletter
+from worker import groups as consumer_groups
 from worker import status as status_report
 from worker.config import CONFIG_ENV, Settings, config_path, load_settings
 from worker.connection import REDIS_URL_ENV, connect, redis_url
-from worker.consume import follow
+from worker.consume import DEFAULT_CLAIM_IDLE, follow
 from worker.embedded import EmbeddedValkey
 from worker.exceptions import FeedwatchError
 from worker.fetch import fetch, new_client
 from worker.normalize import normalize_entry
 from worker.parse import parse_feed
 from worker.publish import story_json
-from worker.storytext import parse_text, render_text
+from worker.storytext import parse_story_file, parse_text, render_text
 from worker.types import Story
 
 EXIT_PROBLEM = 2
@@ -57,7 +59,12 @@ def _parser() -> argparse.ArgumentParser:
     tail.add_argument("--format", choices=["json", "text"], default="json")
     tail.add_argument("--count", type=int, help="stop after this many stories")
     tail.add_argument("--from", dest="start", default="$",
-                      help="'$' new stories only (default), '0' everything kept, or an entry id")
+                      help="'$' new stories only (default), '0' everything kept, an entry id, "
+                           "or an ISO 8601 time such as 2026-11-24T10:00:00Z; with --group, "
+                           "only when the group is created")
+    tail.add_argument("--claim-idle", type=float, default=DEFAULT_CLAIM_IDLE, metavar="SECONDS",
+                      help="with --group, take over stories another consumer left "
+                           "unacknowledged this long (default 60)")
     tail.set_defaults(handler=cmd_tail)
 
     poll = commands.add_parser("poll", help="fetch and normalize one feed; publishes nothing")
@@ -69,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
 
     convert = commands.add_parser("convert", help="convert a story between JSON and text")
     convert.add_argument("--to", choices=["json", "text"], required=True)
+    convert.add_argument("--from", dest="source_format", choices=["story"],
+                         help="read the CNN/DailyMail .story layout (default: JSON or text, "
+                              "told apart by the first character)")
     convert.add_argument("file", nargs="?", help="input file (default: standard input)")
     convert.set_defaults(handler=cmd_convert)
 
@@ -79,7 +89,16 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="per feed: last poll, result, next due, errors")
     _config_option(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--broken", action="store_true",
+                        help="only the feeds with errors, retired or moved")
     status.set_defaults(handler=cmd_status)
+
+    dead = commands.add_parser("dead", help="entries that could not become stories")
+    _config_option(dead)
+    dead.add_argument("--json", action="store_true", help="one JSON object per line")
+    dead.add_argument("--retry", nargs="*", metavar="ID",
+                      help="normalize them again (all, or these ids) and publish those that work")
+    dead.set_defaults(handler=cmd_dead)
     return parser
 
 
@@ -131,7 +150,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
     settings = _settings(args)
     client = connect(redis_url(settings))
     stories = follow(client, settings.stream, group=args.group, consumer=args.consumer,
-                     start=args.start, count=args.count)
+                     start=args.start, count=args.count, claim_idle=args.claim_idle)
     for story in stories:
         _print_story(story, args.format)
     return 0
@@ -165,7 +184,12 @@ def _read_source(source: str) -> tuple[bytes, str, dict[str, str]]:
 def cmd_convert(args: argparse.Namespace) -> int:
     raw = Path(args.file).read_bytes() if args.file else sys.stdin.buffer.read()
     text = raw.decode("utf-8-sig")
-    story = _story_from_json(text) if text.lstrip().startswith("{") else parse_text(text)
+    if args.source_format == "story":
+        story = parse_story_file(text)
+    elif text.lstrip().startswith("{"):
+        story = _story_from_json(text)
+    else:
+        story = parse_text(text)
     if args.to == "json":
         out = json.dumps(story.to_dict(), ensure_ascii=False, indent=2) + "\n"
     else:
@@ -191,11 +215,33 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    rows = status_report.collect(connect(redis_url(settings)), settings)
+    client = connect(redis_url(settings))
+    rows = status_report.collect(client, settings)
+    if args.broken:
+        rows = [row for row in rows if not row.healthy]
     if args.json:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
     else:
         print(status_report.render(rows))
+        print()
+        print(consumer_groups.render(consumer_groups.collect(client, settings)))
+    return 0
+
+
+def cmd_dead(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    client = connect(redis_url(settings))
+    if args.retry is not None:
+        results = deadletter.retry(client, settings, args.retry or None)
+        for result in results:
+            outcome = "published" if result.published else f"failed again: {result.error}"
+            print(f"{result.letter.id}  {result.letter.feed}  {result.letter.where}  {outcome}")
+        return EXIT_PROBLEM if any(not r.published for r in results) else 0
+    for letter in deadletter.letters(client, settings.stream):
+        if args.json:
+            print(json.dumps(letter.__dict__, ensure_ascii=False))
+        else:
+            print(f"{letter.id}  {letter.at}  {letter.feed}  {letter.where}\n    {letter.error}")
     return 0
 
 

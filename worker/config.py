@@ -12,11 +12,15 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from worker.exceptions import ConfigError
+
+NearDuplicates = Literal["annotate", "drop", "off"]
+"""``near_duplicates`` modes: mark copies of earlier stories, leave them out, or do not look."""
 
 DEFAULT_PATH = Path("config/feeds.yaml")
 CONFIG_ENV = "FEEDWATCH_CONFIG"
@@ -26,6 +30,9 @@ DEFAULT_INTERVAL = 300
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_USER_AGENT = "feedwatch/0.1 (+https://github.com/feedwatch/feedwatch)"
+DEFAULT_MAX_INTERVAL = 3600
+DEFAULT_HOST_MAX_CONCURRENT = 4
+DEFAULT_HOST_MIN_SPACING = 0.2
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,24 @@ class FeedConfig:
     interval: int = DEFAULT_INTERVAL
     tags: tuple[str, ...] = ()
     enabled: bool = True
+    updates: bool = True
+    """Publish a story again, as ``updated``, when its content changes (see worker.revision)."""
+    timezone: str = "UTC"
+    """IANA zone name; dates in the feed that name no zone are taken in it."""
+    full_text: str = "auto"
+    """Fetch the article page for the body: "auto" (when the feed's is short), "always", "never"."""
+    min_interval: int | None = None
+    """Shortest interval adaptation may choose; None: ``defaults.min_interval``, else interval."""
+    max_interval: int | None = None
+    """Longest interval adaptation and backoff may reach; None: ``defaults.max_interval``."""
+    max_body_bytes: int | None = None
+    """Overrides ``defaults.max_body_bytes`` for this feed."""
+    near_duplicates: NearDuplicates | None = None
+    """What to do with near-duplicates of earlier stories; None: ``defaults.near_duplicates``."""
+
+
+FULL_TEXT_MODES = ("auto", "always", "never")
+NEAR_DUPLICATE_MODES: tuple[NearDuplicates, ...] = ("annotate", "drop", "off")
 
 
 @dataclass(frozen=True)
@@ -50,15 +75,33 @@ class Settings:
     stream: str = "feedwatch:stories"
     data_dir: str = "var"
     retention_max_length: int = 100_000
+    retention_max_age_days: float = 30.0
+    """Stream entries older than this are trimmed (approximately); 0: no age limit."""
+    retention_seen_days: float = 90.0
+    """How long a published story is remembered, so that it is not published again."""
+    updates_max_revisions: int = 5
+    updates_window_days: int = 7
+    """How long after its last revision a story's content is compared for updates."""
     tick: float = 5.0
     timeout: float = DEFAULT_TIMEOUT
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     user_agent: str = DEFAULT_USER_AGENT
     default_interval: int = DEFAULT_INTERVAL
+    default_min_interval: int | None = None
+    default_max_interval: int = DEFAULT_MAX_INTERVAL
+    allow_private_networks: bool = False
+    """Let redirects and article fetches reach loopback, link-local and private addresses."""
+    host_max_concurrent: int = DEFAULT_HOST_MAX_CONCURRENT
+    host_min_spacing: float = DEFAULT_HOST_MIN_SPACING
+    default_near_duplicates: NearDuplicates = "annotate"
     feed_by_key: dict[str, FeedConfig] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self.feed_by_key.update({f.key: f for f in self.feeds})
+
+    def near_duplicates(self, feed: FeedConfig) -> NearDuplicates:
+        """The feed's ``near_duplicates`` mode, else the default's (see worker/neardup_index.py)."""
+        return feed.near_duplicates or self.default_near_duplicates
 
     @property
     def enabled_feeds(self) -> list[FeedConfig]:
@@ -101,9 +144,12 @@ def parse_settings(data: Any, path: str = "<config>") -> Settings:
 
 _GLOBAL_KEYS = {
     "redis_url", "stream", "data_dir", "retention", "tick", "user_agent", "defaults", "feeds",
+    "contact", "allow_private_networks", "per_host", "updates",
 }
-_DEFAULTS_KEYS = {"interval", "timeout", "max_body_bytes"}
-_FEED_KEYS = {"key", "url", "source", "interval", "tags", "enabled"}
+_DEFAULTS_KEYS = {"interval", "timeout", "max_body_bytes", "min_interval", "max_interval",
+                  "near_duplicates"}
+_FEED_KEYS = {"key", "url", "source", "interval", "tags", "enabled", "timezone", "full_text",
+              "min_interval", "max_interval", "max_body_bytes", "near_duplicates", "updates"}
 
 
 class _Checker:
@@ -168,6 +214,48 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(t.strip() for t in value)
 
 
+def _time_zone(value: Any) -> str:
+    name = _text(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(name) from exc
+    return name
+
+
+def _full_text_mode(value: Any) -> str:
+    if value not in FULL_TEXT_MODES:
+        raise ValueError(value)
+    return str(value)
+
+
+def _near_duplicates_mode(value: Any) -> NearDuplicates:
+    for mode in NEAR_DUPLICATE_MODES:
+        if value == mode:
+            return mode
+    raise ValueError(value)
+
+
+def _non_negative_number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError
+    return float(value)
+
+
+_CONTACT_PART = re.compile(r"\s*\(\+[^)]*\)")
+
+
+def _user_agent(data: dict[str, Any], checker: _Checker) -> str:
+    """``user_agent``, with the ``contact`` URL as its "(+URL)" part, where publishers look."""
+    top = "top level"
+    agent = checker.value(
+        top, data, "user_agent", _text, DEFAULT_USER_AGENT, "a User-Agent string")
+    contact = checker.value(top, data, "contact", _http_url, None, "an http:// or https:// URL")
+    if contact is None:
+        return str(agent)
+    return f"{_CONTACT_PART.sub('', agent)} (+{contact})"
+
+
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError
@@ -185,7 +273,17 @@ def _read_globals(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
     if not isinstance(retention, dict):
         checker.problems.append("retention: must be a mapping such as {max_length: 100000}")
         retention = {}
-    checker.unknown("retention", retention, {"max_length"})
+    checker.unknown("retention", retention, {"max_length", "max_age_days", "seen_days"})
+    updates = data.get("updates") or {}
+    if not isinstance(updates, dict):
+        checker.problems.append("updates: must be a mapping such as {max_revisions: 5}")
+        updates = {}
+    checker.unknown("updates", updates, {"max_revisions", "window_days"})
+    per_host = data.get("per_host") or {}
+    if not isinstance(per_host, dict):
+        checker.problems.append("per_host: must be a mapping such as {max_concurrent: 4}")
+        per_host = {}
+    checker.unknown("per_host", per_host, {"max_concurrent", "min_spacing"})
     top = "top level"
     return {
         "redis_url": checker.value(
@@ -193,10 +291,34 @@ def _read_globals(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
         "stream": checker.value(top, data, "stream", _text, "feedwatch:stories", "a name"),
         "data_dir": checker.value(top, data, "data_dir", _text, "var", "a folder path"),
         "tick": checker.value(top, data, "tick", _positive_number, 5.0, "seconds > 0"),
-        "user_agent": checker.value(
-            top, data, "user_agent", _text, DEFAULT_USER_AGENT, "a User-Agent string"),
+        "user_agent": _user_agent(data, checker),
+        "allow_private_networks": checker.value(
+            top, data, "allow_private_networks", _boolean, False, "true or false"),
+        "host_max_concurrent": checker.value(
+            "per_host", per_host, "max_concurrent", _positive_int, DEFAULT_HOST_MAX_CONCURRENT,
+            "a whole number > 0"),
+        "host_min_spacing": checker.value(
+            "per_host", per_host, "min_spacing", _non_negative_number, DEFAULT_HOST_MIN_SPACING,
+            "seconds >= 0"),
+        "default_near_duplicates": checker.value(
+            "defaults", defaults, "near_duplicates", _near_duplicates_mode, "annotate",
+            "annotate, drop or off"),
+        "default_min_interval": checker.value(
+            "defaults", defaults, "min_interval", _positive_int, None, "whole seconds > 0"),
+        "default_max_interval": checker.value(
+            "defaults", defaults, "max_interval", _positive_int, DEFAULT_MAX_INTERVAL,
+            "whole seconds > 0"),
         "retention_max_length": checker.value(
             "retention", retention, "max_length", _positive_int, 100_000, "a whole number > 0"),
+        "retention_max_age_days": checker.value(
+            "retention", retention, "max_age_days", _non_negative_number, 30.0,
+            "days >= 0 (0: no age limit)"),
+        "retention_seen_days": checker.value(
+            "retention", retention, "seen_days", _positive_number, 90.0, "days > 0"),
+        "updates_max_revisions": checker.value(
+            "updates", updates, "max_revisions", _positive_int, 5, "a whole number > 0"),
+        "updates_window_days": checker.value(
+            "updates", updates, "window_days", _positive_int, 7, "whole days > 0"),
         "default_interval": checker.value(
             "defaults", defaults, "interval", _positive_int, DEFAULT_INTERVAL, "whole seconds > 0"),
         "timeout": checker.value(
@@ -250,5 +372,21 @@ def _read_feed(
             where, item, "interval", _positive_int, default_interval, "whole seconds > 0"),
         tags=checker.value(where, item, "tags", _tags, (), "a list of words"),
         enabled=checker.value(where, item, "enabled", _boolean, True, "true or false"),
+        updates=checker.value(where, item, "updates", _boolean, True, "true or false"),
+        timezone=checker.value(
+            where, item, "timezone", _time_zone, "UTC", "an IANA time zone such as Europe/Berlin"),
+        full_text=checker.value(
+            where, item, "full_text", _full_text_mode, "auto", "auto, always or never"),
+        min_interval=checker.value(
+            where, item, "min_interval", _positive_int, None, "whole seconds > 0"),
+        max_interval=checker.value(
+            where, item, "max_interval", _positive_int, None, "whole seconds > 0"),
+        max_body_bytes=checker.value(
+            where, item, "max_body_bytes", _positive_int, None, "a whole number of bytes > 0"),
+        near_duplicates=checker.value(
+            where, item, "near_duplicates", _near_duplicates_mode, None, "annotate, drop or off"),
     )
+    if feed.min_interval and feed.max_interval and feed.min_interval > feed.max_interval:
+        checker.problems.append(f"{where}: min_interval: must not be above max_interval "
+                                f"({feed.min_interval} > {feed.max_interval})")
     return feed if len(checker.problems) == before else None

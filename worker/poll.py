@@ -8,20 +8,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import redis
 
-from worker import dedupe, state
+from worker import deadletter, dedupe, fulltext, neardup_index, partial, state
 from worker.config import FeedConfig, Settings
-from worker.exceptions import FetchError, ParseError
+from worker.exceptions import AskedToWait, FetchError, ParseError
 from worker.fetch import FetchResult, fetch
+from worker.interval import header_minimum
 from worker.normalize import normalize_entry
 from worker.normalize.urls import canonical_url
 from worker.parse import ParsedFeed, parse_feed
 from worker.publish import Publisher
+from worker.revision import field_digests
 from worker.types import Story
 
 log = logging.getLogger("feedwatch.poll")
@@ -37,22 +42,46 @@ class PollOutcome:
     entries: int = 0
     new: int = 0
     error: str | None = None
+    status: int | None = None
+    """The HTTP status of the answer, when there was one."""
+    moved_to: str | None = None
+    """Where permanent redirects (301/308) led, when they did."""
+    wait_until: float | None = None
+    """For "asked to wait": when the server wants to hear from us again (Unix seconds)."""
+    publisher_minimum: tuple[float, str] | None = None
+    """The shortest interval the response headers ask for (max-age, Expires), with its source."""
+    document_minimum: tuple[float, str] | None = None
+    """For "new": the shortest interval the feed document asks for (<ttl>, sy:updatePeriod)."""
 
 
 class Poller:
-    def __init__(self, settings: Settings, client: redis.Redis, http: httpx.Client) -> None:
+    def __init__(
+        self, settings: Settings, client: redis.Redis, http: httpx.Client,
+        redirect_http: httpx.Client | None = None,
+    ) -> None:
+        """``redirect_http`` fetches redirect targets (a client guarded against private
+        networks, see :mod:`worker.netguard`); without it ``http`` follows them too."""
         self.settings = settings
         self._client = client
         self._http = http
-        self._publisher = Publisher(client, settings.stream, settings.retention_max_length)
+        self._redirect_http = redirect_http
+        self._publisher = Publisher.for_settings(client, settings)
+        self._near_duplicates = neardup_index.NearDuplicateIndex(client)
 
-    def poll(self, feed: FeedConfig) -> PollOutcome:
-        previous = state.load(self._client, feed.key)
+    def poll(self, feed: FeedConfig, previous: state.FeedState | None = None) -> PollOutcome:
+        """Poll ``feed``; ``previous`` is its remembered state when the caller loaded it already."""
+        previous = previous or state.load(self._client, feed.key)
         try:
             response = fetch(
-                self._http, feed.url, previous.validators_for(feed.url),
-                max_bytes=self.settings.max_body_bytes, deadline=self.settings.timeout,
+                self._http, previous.fetch_url(feed.url), previous.validators_for(feed.url),
+                max_bytes=feed.max_body_bytes or self.settings.max_body_bytes,
+                deadline=self.settings.timeout, redirect_client=self._redirect_http,
             )
+        except AskedToWait as exc:
+            state.record_wait(self._client, feed.key, str(exc), exc.status)
+            log.info("%s: %s, asked to wait", feed.key, exc)
+            return PollOutcome(feed.key, "asked to wait", error=str(exc), status=exc.status,
+                               wait_until=exc.until)
         except FetchError as exc:
             return self._failed(feed, str(exc), getattr(exc, "status", None))
         if response.not_modified:
@@ -69,13 +98,29 @@ class Poller:
     def _publish(
         self, feed: FeedConfig, response: FetchResult, parsed: ParsedFeed, body_hash: str,
     ) -> PollOutcome:
-        stories, problems = normalize_all(parsed, feed, datetime.now(UTC))
+        parsed, held_back = partial.complete_entries(
+            response.content, parsed, url=response.url, headers=response.headers)
+        failures: list[deadletter.Failure] = []
+        stories, problems = normalize_all(parsed, feed, datetime.now(UTC), failures)
+        deadletter.record(self._client, self.settings.stream, feed.key, parsed, failures)
+        if held_back:
+            problems.insert(0, f"the document ends inside an item: {held_back} held back until "
+                               "a complete document brings it")
         if parsed.problem:
             problems.insert(0, f"malformed feed: {parsed.problem}")
         shared = dedupe.shared_urls([s.url for s in stories], canonical_url(parsed.link))
-        new = self._publisher.publish(stories, shared)
+        fresh = self._fresh(feed, stories, shared)
+        screened = neardup_index.screen(
+            self._near_duplicates, fresh, self.settings.near_duplicates(feed))
+        feed_digests = self._add_full_text(feed, screened.stories, problems)
+        published = self._publisher.publish(
+            _with_screened(stories, fresh, screened.stories), shared, updates=feed.updates,
+            feed_digests=feed_digests)
+        new = published.new
+        screened.record(new)
         problem = "; ".join(problems) or None
-        result = f"{len(new)} new of {len(parsed.entries)}"
+        result = f"{len(new)} new of {len(parsed.entries)}" + (
+            f", {len(published.updated)} updated" if published.updated else "")
         state.record_success(
             self._client, feed.key, url=feed.url, result=result, status=response.status,
             validators=response.validators, body_hash=body_hash, new_stories=len(new),
@@ -83,7 +128,41 @@ class Poller:
         )
         log.info("%s: %s entries, %s new%s", feed.key, len(parsed.entries), len(new),
                  f" ({problem})" if problem else "")
-        return PollOutcome(feed.key, "new", entries=len(parsed.entries), new=len(new))
+        return PollOutcome(feed.key, "new", entries=len(parsed.entries), new=len(new),
+                           document_minimum=parsed.poll_minimum, **_answer_facts(response))
+
+    def _fresh(self, feed: FeedConfig, stories: list[Story], shared: set[str]) -> list[Story]:
+        """The stories not published before (one read-only look), when near-duplicate screening
+        or full text will work on them: both are costly, and only new stories deserve them."""
+        needed = self.settings.near_duplicates(feed) != "off" or any(
+            fulltext.wants_full_text(s, feed.full_text) for s in stories)
+        return self._publisher.unseen(stories, shared) if needed else []
+
+    def _add_full_text(
+        self, feed: FeedConfig, fresh: list[Story], problems: list[str],
+    ) -> dict[str, list[str]]:
+        """Fill new stories whose feed gives too little text from their article page (see
+        :mod:`worker.fulltext`); return the field digests of those stories as the feed gave
+        them, and add failed extractions to ``problems``."""
+        feed_digests: dict[str, list[str]] = {}
+        for story in fresh:
+            if not fulltext.wants_full_text(story, feed.full_text):
+                continue
+            feed_digests[story.id] = field_digests(story)
+            fulltext.add_full_text(story, self._fetch_page, zone=ZoneInfo(feed.timezone),
+                                   fetched_at=datetime.now(UTC))
+            if story.extraction and story.extraction.status != "ok":
+                problems.append(f"{story.url}: full text {story.extraction.status}: "
+                                f"{story.extraction.reason}")
+        return feed_digests
+
+    def _fetch_page(self, url: str) -> tuple[bytes, str]:
+        """An article page, fetched like a feed; the URL came from the feed, so through the
+        client guarded against private networks when there is one."""
+        response = fetch(self._redirect_http or self._http, url,
+                         max_bytes=self.settings.max_body_bytes, deadline=self.settings.timeout,
+                         redirect_client=self._redirect_http)
+        return response.content, response.url
 
     def _succeeded(
         self, feed: FeedConfig, response: FetchResult, result: str, body_hash: str | None,
@@ -93,18 +172,36 @@ class Poller:
             validators=response.validators, body_hash=body_hash, new_stories=0, problem=None,
         )
         log.info("%s: %s", feed.key, result)
-        return PollOutcome(feed.key, result)
+        return PollOutcome(feed.key, result, **_answer_facts(response))
 
     def _failed(self, feed: FeedConfig, error: str, status: int | None) -> PollOutcome:
         state.record_error(self._client, feed.key, error, status)
         log.warning("%s: %s", feed.key, error)
-        return PollOutcome(feed.key, "error", error=error)
+        return PollOutcome(feed.key, "error", error=error, status=status)
+
+
+def _with_screened(
+    stories: list[Story], fresh: list[Story], screened: list[Story],
+) -> list[Story]:
+    """``stories`` in feed order, the fresh ones as screening left them (annotated, or gone
+    when dropped); stories seen before pass as they are, for update detection."""
+    fresh_ids = {s.id for s in fresh}
+    kept = {s.id: s for s in screened}
+    return [kept.get(s.id, s) for s in stories if s.id not in fresh_ids or s.id in kept]
+
+
+def _answer_facts(response: FetchResult) -> dict[str, Any]:
+    """What scheduling needs to know of an answer: status, permanent move, publisher's minimum."""
+    return {"status": response.status, "moved_to": response.moved_to,
+            "publisher_minimum": header_minimum(response.headers, time.time())}
 
 
 def normalize_all(
     parsed: ParsedFeed, feed: FeedConfig, fetched_at: datetime,
+    failures: list[deadletter.Failure] | None = None,
 ) -> tuple[list[Story], list[str]]:
-    """Normalize every entry; an entry that fails is reported, and the others go on."""
+    """Normalize every entry; an entry that fails is reported (and added to ``failures``,
+    for the dead-letter stream), and the others go on."""
     stories: list[Story] = []
     problems: list[str] = []
     for index, entry in enumerate(parsed.entries):
@@ -112,16 +209,21 @@ def normalize_all(
         try:
             story = normalize_entry(
                 entry, parsed, feed_key=feed.key, source=feed.source, tags=feed.tags,
-                fetched_at=fetched_at,
+                fetched_at=fetched_at, timezone=ZoneInfo(feed.timezone),
             )
         except Exception as exc:  # one bad entry must not cost the others
             problems.append(f"{where}: {type(exc).__name__}: {exc}")
             log.exception("%s: cannot normalize %s", feed.key, where)
+            if failures is not None:
+                failures.append(deadletter.Failure(where, f"{type(exc).__name__}: {exc}", entry))
             continue
         if story.title or story.body or story.url:
             stories.append(story)
         else:
             problems.append(f"{where}: empty entry (no title, body or link) skipped")
+            if failures is not None:
+                failures.append(deadletter.Failure(where, "empty entry (no title, body or link)",
+                                                   entry))
     return stories, problems
 
 

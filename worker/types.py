@@ -38,6 +38,25 @@ class Media:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+STORY_FLAGS = {
+    "date-without-zone": "a date had no time zone; it was read in the feed's `timezone`",
+    "date-in-future-clamped": "a date lay in the future; it was set to the fetch time",
+}
+"""Every flag a story can carry, with what it means."""
+
+ExtractionStatus = Literal["ok", "failed", "empty"]
+
+
+@dataclass
+class Extraction:
+    """How fetching the full text from the article page went."""
+
+    status: ExtractionStatus
+    """"ok" (the page's text is the body), "failed" (no page or no text), "empty" (too little)."""
+    reason: str | None = None
+    """Why it was not "ok", in a few words."""
+
+
 @dataclass
 class Story:
     """One news story, as published on the output stream."""
@@ -64,6 +83,19 @@ class Story:
     language: str | None = None
     tags: list[str] = field(default_factory=list)
     fetched_at: str | None = None
+    first_seen: str | None = None
+    """When feedwatch first saw the story: the fetch time of the poll that first published it,
+    kept on its ``updated`` events."""
+    flags: list[str] = field(default_factory=list)
+    """What feedwatch corrected or guessed, e.g. "date-without-zone" (see ``STORY_FLAGS``)."""
+    extraction: Extraction | None = None
+    """The article-page fetch for the full text, when one was made."""
+    duplicate_of: str | None = None
+    """The id of the earlier story this one is a near-duplicate of (another outlet's copy of
+    the same wire story, or a lightly edited version), else None. See ``worker/neardup.py``."""
+    cluster: str | None = None
+    """The id of the near-duplicate group this story belongs to (the id of its first story),
+    else None. The first story itself has None: group by ``cluster or id``."""
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,4 +106,6 @@ class Story:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["media"] = [Media.from_dict(m) for m in values.get("media") or []]
+        if isinstance(values.get("extraction"), dict):
+            values["extraction"] = Extraction(**values["extraction"])
         return cls(**values)
