@@ -286,3 +286,24 @@ def test_worker_and_beat_ride_through_a_redis_restart_and_resume_on_their_own(
         client.close()
         if server.is_running:
             server.stop(timeout=10)
+
+
+def test_a_document_cut_short_is_not_remembered_so_its_tail_is_not_lost(
+        feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    """The next poll fetches the whole document (no 304, no "unchanged"), even when the server
+    sent the cut copy with the complete document's ETag, as a proxy cutting the body would."""
+    whole = rss([item(n) for n in range(3)])
+    cut = whole[:whole.index(b"Story number 2") + 5]
+    feed_server.serve("/cut.xml", whole)
+    feed_server.routes["/cut.xml"].body = cut
+    feed = FeedConfig(key="cut", url=feed_server.url("/cut.xml"))
+    with new_client("feedwatch-test", timeout=2.0) as http:
+        poller = Poller(Settings(path="<t>", feeds=(feed,), stream=STREAM, timeout=2.0),
+                        redis_client, http)
+        assert poller.poll(feed).new == 2
+        remembered = state.load(redis_client, "cut")
+        assert remembered.etag is None and remembered.body_hash is None
+        feed_server.routes["/cut.xml"].body = whole
+        second = poller.poll(feed)
+    assert second.new == 1, "the held-back item arrives with the whole document"
+    assert sorted(guids_on_stream(redis_client).values()) == [1, 1, 1]

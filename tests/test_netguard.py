@@ -6,11 +6,15 @@ import ipaddress
 
 import httpx
 import pytest
+import redis
 from feedserver import FeedServer, Route, item, rss
 
+from worker.config import FeedConfig, Settings
 from worker.exceptions import PrivateAddressRefused
 from worker.fetch import fetch, new_client
 from worker.netguard import is_private
+from worker.poll import Poller
+from worker.state import feed_key
 
 
 @pytest.mark.parametrize("address", [
@@ -62,3 +66,21 @@ def test_a_redirect_to_the_private_network_is_refused_with_a_clear_error(
               redirect_client=guarded)
     assert len(feed_server.hits("/feed.xml")) == 1, "the configured URL itself is fetched"
     assert feed_server.hits("/internal.xml") == []
+
+
+def test_a_learned_redirect_target_stays_behind_the_guard(
+        feed_server: FeedServer, guarded: httpx.Client, redis_client: redis.Redis) -> None:
+    """A 301 learned while its host looked public must not become an unguarded first hop when
+    the host later resolves to the private network (DNS rebinding)."""
+    configured = feed_server.serve("/feed.xml", rss([item(1)]))
+    internal = feed_server.serve("/internal.xml", rss([item(2)]))
+    redis_client.hset(feed_key("f"), mapping={
+        "url": configured, "location": internal.replace("127.0.0.1", "localhost")})
+    feed = FeedConfig(key="f", url=configured)
+    settings = Settings(path="<t>", feeds=(feed,), stream="guard:stories", timeout=2.0)
+    with new_client("feedwatch-test", timeout=2.0) as open_client:
+        outcome = Poller(settings, redis_client, open_client, redirect_http=guarded).poll(feed)
+    assert outcome.result == "error"
+    assert "refused to connect to localhost" in (outcome.error or "")
+    assert feed_server.hits("/internal.xml") == []
+    assert redis_client.xlen("guard:stories") == 0

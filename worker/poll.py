@@ -20,7 +20,7 @@ import redis
 from worker import deadletter, dedupe, fulltext, neardup_index, partial, state
 from worker.config import FeedConfig, Settings
 from worker.exceptions import AskedToWait, FetchError, ParseError
-from worker.fetch import FetchResult, fetch
+from worker.fetch import FetchResult, Validators, fetch
 from worker.interval import header_minimum
 from worker.normalize import normalize_entry
 from worker.normalize.urls import canonical_url
@@ -71,9 +71,12 @@ class Poller:
     def poll(self, feed: FeedConfig, previous: state.FeedState | None = None) -> PollOutcome:
         """Poll ``feed``; ``previous`` is its remembered state when the caller loaded it already."""
         previous = previous or state.load(self._client, feed.key)
+        url = previous.fetch_url(feed.url)
+        # A learned location came from a redirect: it is held to the redirect guard for good.
+        first_hop = self._redirect_http if url != feed.url and self._redirect_http else self._http
         try:
             response = fetch(
-                self._http, previous.fetch_url(feed.url), previous.validators_for(feed.url),
+                first_hop, url, previous.validators_for(feed.url),
                 max_bytes=feed.max_body_bytes or self.settings.max_body_bytes,
                 deadline=self.settings.timeout, redirect_client=self._redirect_http,
             )
@@ -121,10 +124,12 @@ class Poller:
         problem = "; ".join(problems) or None
         result = f"{len(new)} new of {len(parsed.entries)}" + (
             f", {len(published.updated)} updated" if published.updated else "")
+        # A document cut short is not remembered: the next poll must fetch it whole, or the
+        # items held back could be pushed out of the feed before a 304 ever lets them in.
         state.record_success(
             self._client, feed.key, url=feed.url, result=result, status=response.status,
-            validators=response.validators, body_hash=body_hash, new_stories=len(new),
-            problem=problem,
+            validators=Validators() if held_back else response.validators,
+            body_hash=None if held_back else body_hash, new_stories=len(new), problem=problem,
         )
         log.info("%s: %s entries, %s new%s", feed.key, len(parsed.entries), len(new),
                  f" ({problem})" if problem else "")
