@@ -144,3 +144,34 @@ def test_an_empty_item_is_skipped_and_said_the_others_published(
     outcome = Poller(settings(feed), redis_client, http).poll(feed)
     assert (outcome.entries, outcome.new) == (2, 1)
     assert state.load(redis_client, "e").problem == "x: empty entry (no title, body or link) skipped"
+
+
+def no_guid(n: int, link: str) -> dict[str, str]:
+    return {"title": f"Headline {n}", "link": link,
+            "description": f"<p>Text of item {n}.</p>", "pubDate": "Tue, 24 Nov 2026 10:00:00 GMT"}
+
+
+@pytest.mark.parametrize("updates", [True, False])
+def test_items_without_guid_sharing_one_link_are_each_a_story(
+        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client,
+        updates: bool) -> None:
+    home = "https://site.example/news"
+    url = feed_server.serve("/shared.xml", rss([no_guid(n, home) for n in range(3)]))
+    feed = FeedConfig(key="s", url=url, updates=updates)
+    outcome = Poller(settings(feed), redis_client, http).poll(feed)
+    assert outcome.new == 3
+    assert [s["title"] for s in published(redis_client)] == [
+        "Headline 0", "Headline 1", "Headline 2"]
+    assert len({s["id"] for s in published(redis_client)}) == 3
+
+
+def test_an_item_whose_link_becomes_shared_later_is_not_published_again(
+        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+    page = "https://site.example/story"
+    url = feed_server.serve("/later.xml", rss([no_guid(1, page)]))
+    feed = FeedConfig(key="l", url=url)
+    poller = Poller(settings(feed), redis_client, http)
+    assert poller.poll(feed).new == 1
+    feed_server.serve("/later.xml", rss([no_guid(2, page), no_guid(1, page)]))
+    assert poller.poll(feed).new == 1, "only the second item is new"
+    assert [s["title"] for s in published(redis_client)] == ["Headline 1", "Headline 2"]

@@ -127,7 +127,7 @@ def test_a_story_is_remembered_for_the_window_and_forgotten_after_it(
 def test_a_record_is_only_found_at_a_record_boundary(redis_client: redis.Redis) -> None:
     """The shard strings are packed 6-byte records: bytes that straddle two are no match."""
     publisher = Publisher(redis_client, STREAM, 1000)
-    lone = story("f", None, "http://x.example/lone")
+    lone = story("f", None, None, title="lone")
     [mark] = marks(lone)
     now = time.time()
     key = SeenMemory(90).keys(digest(mark), now)[0]

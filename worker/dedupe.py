@@ -22,9 +22,12 @@ from worker.types import Story
 def story_id(feed_key: str | None, guid: str | None, url: str | None, fallback: str = "") -> str:
     """A stable id for a story: the same item of the same feed always gets the same id.
 
-    Consumers use it as the idempotency key of a story.
+    An item with a guid is known by it. An item without one is known by its link and
+    ``fallback`` (its headline) together, so that items sharing one link, as feeds whose items
+    all point to their home page do, still get an id each. Consumers use the id as the
+    idempotency key of a story.
     """
-    identity = guid or url or fallback
+    identity = guid or f"{url or ''}\n{fallback}"
     material = f"{feed_key or ''}\n{identity}".encode()
     return hashlib.blake2b(material, digest_size=16).hexdigest()
 
@@ -47,13 +50,16 @@ def shared_urls(urls: Iterable[str | None], home: str | None = None) -> set[str]
 
 
 def marks(story: Story, shared: Collection[str] = ()) -> list[str]:
-    """The marks that identify ``story``; empty only for an item with neither URL nor guid."""
+    """The marks that identify ``story``: its URL unless shared, its (feed, guid), and for an
+    item without guid its id."""
     found = []
     if story.url and story.url not in shared:
         found.append(f"u:{story.url}")
     if story.guid:
         found.append(f"g:{story.feed or ''}\n{story.guid}")
-    if not found:
+    else:
+        # Always, not only when the URL is shared: an item whose link becomes shared later
+        # (a second item links to the same page) must still be known by a mark it had.
         found.append(f"i:{story.id}")
     return found
 

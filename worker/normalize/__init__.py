@@ -70,7 +70,7 @@ def normalize_entry(
     if text.caption and media and media[0].type == "image" and media[0].caption is None:
         media[0].caption = text.caption
     return Story(
-        id=story_id(feed_key, guid, url, fallback=(title or "") + (published or "")),
+        id=story_id(feed_key, guid, url, fallback=(title or "") + ("" if url else published or "")),
         feed=feed_key,
         url=url,
         guid=guid,
