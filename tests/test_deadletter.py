@@ -86,3 +86,32 @@ def test_feedwatch_dead_lists_an_empty_entry_and_a_retry_says_it_still_fails(
     retried = dead("--retry")
     assert retried.returncode == 2 and "failed again" in retried.stdout
     assert "blank-1" in dead().stdout, "a letter that still fails stays"
+
+
+def test_a_letter_is_removed_only_when_its_story_is_published(
+        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two letters whose items both link to the site's home page: each becomes its own story,
+    and a letter whose story the stream already knows is kept, never deleted unpublished."""
+    home = "https://site.example/"
+    items = [{"title": f"Headline {n}", "link": home, "description": f"<p>Item {n}.</p>"}
+             for n in range(2)]
+    url = feed_server.serve("/home.xml", rss(items, link=home))
+    feed = FeedConfig(key="h", url=url)
+    settings = Settings(path="<t>", feeds=(feed,), stream=STREAM, timeout=1.0)
+    monkeypatch.setattr(poll, "normalize_entry", lambda *a, **k: 1 / 0)
+    poll.Poller(settings, redis_client, http).poll(feed)
+    assert len(deadletter.letters(redis_client, STREAM)) == 2
+    monkeypatch.undo()
+    assert [r.published for r in deadletter.retry(redis_client, settings)] == [True, True]
+    assert titles(redis_client) == ["Headline 0", "Headline 1"]
+
+    poll.Poller(settings, redis_client, http).poll(feed)  # nothing new to publish
+    monkeypatch.setattr(poll, "normalize_entry", lambda *a, **k: 1 / 0)
+    feed_server.serve("/home.xml", rss(items, link=home) + b"\n")
+    poll.Poller(settings, redis_client, http).poll(feed)
+    monkeypatch.undo()
+    results = deadletter.retry(redis_client, settings)
+    assert [r.published for r in results] == [False, False]
+    assert all("already known" in (r.error or "") for r in results)
+    assert len(deadletter.letters(redis_client, STREAM)) == 2, "kept, not deleted"

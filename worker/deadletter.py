@@ -20,8 +20,9 @@ from typing import Any, cast
 import feedparser
 import redis
 
-from worker import poll
+from worker import dedupe, poll
 from worker.config import Settings
+from worker.normalize.urls import canonical_url
 from worker.parse import ParsedFeed
 from worker.publish import Publisher
 
@@ -94,7 +95,7 @@ def letters(client: redis.Redis, stream: str) -> list[DeadLetter]:
 class RetryResult:
     letter: DeadLetter
     published: bool
-    """A story came out of it and was published (or was already on the stream)."""
+    """A story came out of it and was published (new or updated); only then is it removed."""
     error: str | None
     """Why it failed again; the letter stays."""
 
@@ -104,8 +105,9 @@ def retry(
 ) -> list[RetryResult]:
     """Normalize the dead letters (all, or those with ``ids``) again and publish what works.
 
-    A letter that now gives a story is removed; one that fails again stays, with the new error
-    reported. A letter whose feed is no longer configured fails with that reason.
+    A letter whose story is now published is removed; one that fails again, or whose story
+    the stream already knows, stays, with the reason reported. A letter whose feed is no
+    longer configured fails with that reason.
     """
     publisher = Publisher.for_settings(client, settings)
     results = []
@@ -128,7 +130,11 @@ def _retry_one(client: redis.Redis, settings: Settings, publisher: Publisher,
     stories, problems = poll.normalize_all(parsed, feed, datetime.now(UTC))
     if not stories:
         return RetryResult(letter, False, "; ".join(problems) or "no story")
-    publisher.publish(stories, updates=feed.updates)
+    shared = dedupe.shared_urls([s.url for s in stories], canonical_url(parsed.link))
+    outcome = publisher.publish(stories, shared, updates=feed.updates)
+    if not (outcome.new or outcome.updated):
+        return RetryResult(letter, False, "its story is already known on the stream (by its "
+                           "link or guid), so nothing was published; the letter is kept")
     client.xdel(dead_stream(settings.stream), letter.id)
     client.srem(_known_key(settings.stream), _identity(letter.feed, Failure(
         letter.where, letter.error, letter.entry)))
