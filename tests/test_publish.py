@@ -6,6 +6,7 @@ import json
 import threading
 import time
 
+import pytest
 import redis
 
 from worker.dedupe import digest, marks, shared_urls, story_id
@@ -148,3 +149,13 @@ def test_the_memory_per_story_stays_small(redis_client: redis.Redis) -> None:
                            for n in range(first, first + 1000)], now=now, updates=False)
     keys = list(redis_client.scan_iter(f"{SEEN_PREFIX}*"))
     assert sum(redis_client.strlen(k) for k in keys) == 4000 * 2 * 6
+
+
+@pytest.mark.parametrize("new_window", [30, 365])
+def test_changing_the_seen_window_forgets_nothing_already_remembered(
+        redis_client: redis.Redis, new_window: int) -> None:
+    start = time.time()
+    first = story("f", "g1", "http://x.example/1")
+    assert Publisher(redis_client, STREAM, 1000, seen_days=90).publish([first], now=start).new
+    later = Publisher(redis_client, STREAM, 1000, seen_days=new_window)
+    assert later.publish([first], now=start + DAY).new == [], "still known after the change"

@@ -11,6 +11,7 @@ seen story changed in a way that is news (see :mod:`worker.revision`) and publis
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ from worker.types import Story
 SEEN_PREFIX = "feedwatch:seen:"
 REVISION_PREFIX = "feedwatch:revision:"
 DAY = 86400
-GENERATIONS_PER_WINDOW = 3
-"""The seen window is remembered in generations of a third of it each (see :class:`SeenMemory`)."""
+GENERATION_DAYS = 30
+"""Length of one generation of seen-marks (see :class:`SeenMemory`): a third of the default
+90-day window, and fixed, so that changing the window renames no key."""
 _SCRIPT = resources.files("worker").joinpath("publish.lua").read_text(encoding="utf-8")
 
 
@@ -40,16 +42,18 @@ class SeenMemory:
     ``publish.lua``. So a lookup compares 60 bits of the digest: two different marks are taken
     for one with odds of 1 in 2**60 per pair.
 
-    Time is cut into generations of a third of the window; each generation has its own 4,096
+    Time is cut into generations of ``GENERATION_DAYS``; each generation has its own 4,096
     strings, which expire a whole window after the generation ends. A mark is looked up in the
-    four generations that can still exist and added to the current one, so a story is
-    remembered for at least the window and at most a third longer.
+    generations that can still exist (four for the default 90-day window) and added to the
+    current one, so a story is remembered for at least the window and at most one generation
+    longer. The generation length does not depend on the window, so changing
+    ``retention.seen_days`` keeps every key name and forgets nothing already remembered.
     """
 
     def __init__(self, window_days: float) -> None:
-        self.generation_seconds = window_days * DAY / GENERATIONS_PER_WINDOW
+        self.generation_seconds = GENERATION_DAYS * DAY
         self.window_seconds = window_days * DAY
-        self.generations = GENERATIONS_PER_WINDOW + 1
+        self.generations = math.ceil(window_days / GENERATION_DAYS) + 1
 
     def keys(self, mark_digest: bytes, now: float) -> list[str]:
         """The strings that may hold the mark, the current generation's first."""
