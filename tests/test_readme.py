@@ -38,13 +38,14 @@ def test_the_consumer_example_reads_every_story_and_acknowledges_it(
             redis_client.xadd("feedwatch:stories", {"event": "new", "id": "id3", "feed": "f",
                               "story": json.dumps({"title": "Title 3", "url": "u"})})
             wait_for(lambda: "Title 3" in log.read_text(), 20, "the story added later")
+            wait_for(lambda: redis_client.xpending("feedwatch:stories", "my-app")["pending"] == 0,
+                     20, "every story acknowledged (it prints first, then acknowledges)")
         finally:
             process.kill()
             process.wait()
     assert log.read_text().splitlines() == [
         "Title 0 http://x.example/0", "Title 1 http://x.example/1", "Title 2 http://x.example/2",
         "Title 3 u"]
-    assert redis_client.xpending("feedwatch:stories", "my-app")["pending"] == 0
 
 
 def test_ci_runs_the_readme_test_command() -> None:
