@@ -32,7 +32,6 @@ def tick() -> int:
 
 
 @app.task(name=POLL_TASK)  # type: ignore[untyped-decorator]
-def poll(keys: list[str] | str) -> list[dict[str, Any] | None]:
-    """Poll a batch of feeds at once (a single key, as older versions sent, is a batch of one)."""
-    batch = [keys] if isinstance(keys, str) else keys
-    return [o.__dict__ if o else None for o in runtime().poll_batch(batch)]
+def poll(keys: list[str]) -> list[dict[str, Any] | None]:
+    """Poll a batch of feeds at once."""
+    return [o.__dict__ if o else None for o in runtime().poll_batch(keys)]

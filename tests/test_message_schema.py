@@ -20,7 +20,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from worker.publish import story_json
-from worker.types import MEDIA_TYPES, SCHEMA_VERSION, Media, Story
+from worker.types import MEDIA_TYPES, SCHEMA_VERSION, Extraction, Media, Story
 
 SCHEMA_RESOURCE = "schema/message.json"
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
@@ -73,8 +73,19 @@ def full_story() -> Story:
         language="en",
         tags=["world", "politics"],
         fetched_at="2016-02-20T13:31:00Z",
+        first_seen="2016-02-20T13:31:00Z",
+        flags=["date-without-zone"],
+        extraction=Extraction(status="failed", reason="HTTP 404 Not Found"),
+        duplicate_of="0f2a9c0e5b7d41e6a8c9d0e1f2a3b4c5",
+        cluster="0f2a9c0e5b7d41e6a8c9d0e1f2a3b4c5",
         schema_version=SCHEMA_VERSION,
     )
+
+
+def test_the_full_story_really_fills_every_field() -> None:
+    """So that a field added later cannot escape the schema checks below by staying empty."""
+    empty = {name for name, value in full_story().to_dict().items() if value in (None, [], "")}
+    assert empty == set()
 
 
 def message(story: Story) -> dict[str, Any]:
@@ -174,6 +185,9 @@ BROKEN: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
     ("published with an offset, not Z", _story(published="2016-02-20T12:00:00+00:00")),
     ("updated without seconds", _story(updated="2016-02-20T12:00Z")),
     ("fetched_at month 13", _story(fetched_at="2016-13-20T12:00:00Z")),
+    ("first_seen without a zone", _story(first_seen="2016-02-20T12:00:00")),
+    ("flags as one string", _story(flags="date-without-zone")),
+    ("extraction status unknown", _story(extraction={"status": "maybe", "reason": None})),
     ("negative duration", _media(1, duration=-1)),
     ("fractional duration", _media(1, duration=1.5)),
     ("duration_text in bare seconds", _media(1, duration_text="78")),
