@@ -15,7 +15,7 @@ from worker import state
 from worker.config import FeedConfig, Settings
 from worker.poll import Poller
 from worker.runtime import Runtime
-from worker.schedule import Schedule
+from worker.schedule import LEASE_PREFIX
 
 Make = Callable[..., Runtime]
 
@@ -151,7 +151,7 @@ def test_polls_of_one_host_are_spaced(runtime_for: Make, feed_server: FeedServer
 def test_a_feed_leased_by_another_worker_is_skipped(
         runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
     runtime = runtime_for(FeedConfig(key="f", url=feed_server.serve("/f", rss([item(1)]))))
-    assert Schedule(redis_client, 60).acquire("f")
+    redis_client.set(LEASE_PREFIX + "f", "another worker's token", px=60_000)
     assert runtime.poll_batch(["f"]) == [None]
     assert feed_server.hits("/f") == []
 
@@ -164,16 +164,16 @@ def test_a_feed_that_crashes_costs_nothing_to_the_rest_of_its_batch(
     runtime = runtime_for(*feeds)
     real = Poller.poll
 
-    def poll(self: Poller, feed: FeedConfig, previous: Any = None) -> Any:
+    def poll(self: Poller, feed: FeedConfig, previous: Any = None, writes: Any = None) -> Any:
         if feed.key == "crash":
             raise ConnectionError("lost the Redis server mid-poll")
-        return real(self, feed, previous)
+        return real(self, feed, previous, writes)
 
     monkeypatch.setattr(Poller, "poll", poll)
     outcomes = runtime.poll_batch(["a", "crash", "b"])
     assert [o is not None and o.new for o in outcomes] == [1, False, 1]
     assert due_in(runtime, "crash") > 250, "rescheduled at its interval"
-    assert Schedule(redis_client, 60).acquire("crash"), "its lease was released"
+    assert not redis_client.exists(LEASE_PREFIX + "crash"), "its lease was released"
 
 
 def test_the_interval_is_never_shorter_than_the_publisher_asks(

@@ -23,5 +23,5 @@ def test_tick_and_poll_during_an_outage_log_one_clear_line_each(
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2, lines
     assert lines[0].startswith("tick skipped, Redis is unreachable")
-    assert lines[1].startswith("news: poll abandoned, Redis is unreachable")
+    assert lines[1].startswith("poll of a batch abandoned (feeds: 1), Redis is unreachable")
     assert all(r.exc_info is None for r in caplog.records), "no traceback for an outage"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import redis
 
+from worker.hosts import HostLimits
 from worker.schedule import SCHEDULE_KEY, Schedule
 
 
@@ -50,13 +52,25 @@ def test_two_beats_claiming_at_once_never_share_a_feed(redis_url: str,
 
 def test_a_lease_admits_one_poller_until_released(redis_client: redis.Redis) -> None:
     schedule = Schedule(redis_client, lease_seconds=60)
-    token = schedule.acquire("feed")
-    assert token is not None
-    assert schedule.acquire("feed") is None
+    hosts = HostLimits(redis_client, max_concurrent=10, min_spacing=0, request_seconds=10)
+    first = schedule.lease("feed")
+    assert hosts.turn("host", lease=first).granted
+    assert hosts.turn("host", lease=schedule.lease("feed")).reason == "leased"
     schedule.release("feed", "someone-elses-token")
-    assert schedule.acquire("feed") is None, "only the holder can release"
-    schedule.release("feed", token)
-    assert schedule.acquire("feed") is not None
+    assert hosts.turn("host", lease=schedule.lease("feed")).reason == "leased", \
+        "only the holder can release"
+    with redis_client.pipeline(transaction=False) as pipe:
+        schedule.release("feed", first.token, pipe)
+        pipe.execute()
+    assert hosts.turn("host", lease=schedule.lease("feed")).granted
+
+
+def test_a_turn_refused_for_its_host_does_not_take_the_lease(redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    hosts = HostLimits(redis_client, max_concurrent=10, min_spacing=0, request_seconds=10)
+    hosts.pause("host", time.time() + 60)
+    assert hosts.turn("host", lease=schedule.lease("feed")).reason == "paused"
+    assert hosts.turn("other", lease=schedule.lease("feed")).granted
 
 
 def test_reschedule_does_not_bring_back_a_removed_feed(redis_client: redis.Redis) -> None:

@@ -26,6 +26,8 @@ _ACQUIRE = """
 local now, token = tonumber(ARGV[1]), ARGV[2]
 local cap, spacing = tonumber(ARGV[3]), tonumber(ARGV[4])
 local ttl, max_wait = tonumber(ARGV[5]), tonumber(ARGV[6])
+local lease = KEYS[3]
+if lease and redis.call('EXISTS', lease) == 1 then return {0, tostring(now), 'leased'} end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local paused = tonumber(redis.call('HGET', KEYS[1], 'paused_until') or '0')
 if paused > now then return {0, tostring(paused), 'paused'} end
@@ -36,6 +38,7 @@ redis.call('HSET', KEYS[1], 'next_start', tostring(start + spacing))
 redis.call('ZADD', KEYS[2], start + ttl, token)
 redis.call('EXPIRE', KEYS[1], math.ceil(ttl + max_wait + spacing) + 60)
 redis.call('EXPIRE', KEYS[2], math.ceil(ttl + max_wait) + 60)
+if lease then redis.call('SET', lease, ARGV[8], 'PX', ARGV[9]) end
 return {1, tostring(start), 'granted'}
 """
 
@@ -47,6 +50,15 @@ if tonumber(ARGV[1]) > paused then
 end
 return 1
 """
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A lock key to take with a turn (a feed's poll lease, see :mod:`worker.schedule`)."""
+
+    key: str
+    token: str
+    milliseconds: int
 
 
 def host_of(url: str) -> str:
@@ -62,7 +74,8 @@ class Turn:
     at: float
     """Granted: when the request may start. Refused: when to try again (Unix seconds)."""
     reason: str
-    """"granted", or why not: "paused" (the host asked), "busy" (cap reached), "booked"."""
+    """"granted", or why not: "paused" (the host asked), "busy" (cap reached), "booked", or
+    "leased" (another worker holds the feed's lease)."""
     token: str = ""
 
 
@@ -81,19 +94,25 @@ class HostLimits:
         self._acquire = client.register_script(_ACQUIRE)
         self._pause = client.register_script(_PAUSE)
 
-    def turn(self, host: str, now: float | None = None) -> Turn:
-        """Book a turn to fetch from ``host``, or say when to try again."""
+    def turn(self, host: str, now: float | None = None, lease: Lease | None = None) -> Turn:
+        """Book a turn to fetch from ``host``, or say when to try again.
+
+        With a ``lease``, the turn is granted only if nobody holds it, and the lease is taken
+        with the turn: one round trip to Redis for both."""
         at = time.time() if now is None else now
         token = uuid.uuid4().hex
-        granted, when, reason = self._acquire(
-            keys=[HOST_PREFIX + host, SLOTS_PREFIX + host],
-            args=[at, token, self.max_concurrent, self.min_spacing, self.request_seconds,
-                  self.max_wait, BUSY_RETRY])
+        keys = [HOST_PREFIX + host, SLOTS_PREFIX + host]
+        args: list[str | float] = [at, token, self.max_concurrent, self.min_spacing,
+                              self.request_seconds, self.max_wait, BUSY_RETRY]
+        if lease is not None:
+            keys.append(lease.key)
+            args.extend([lease.token, lease.milliseconds])
+        granted, when, reason = self._acquire(keys=keys, args=args)
         return Turn(bool(granted), float(when), reason.decode(), token if granted else "")
 
-    def wait_for(self, host: str) -> Turn:
+    def wait_for(self, host: str, lease: Lease | None = None) -> Turn:
         """Book a turn and sleep until it starts; a refused turn is returned at once."""
-        turn = self.turn(host)
+        turn = self.turn(host, lease=lease)
         if turn.granted:
             time.sleep(max(0.0, turn.at - time.time()))
         return turn

@@ -68,9 +68,25 @@ class Poller:
         self._publisher = Publisher.for_settings(client, settings)
         self._near_duplicates = neardup_index.NearDuplicateIndex(client)
 
-    def poll(self, feed: FeedConfig, previous: state.FeedState | None = None) -> PollOutcome:
-        """Poll ``feed``; ``previous`` is its remembered state when the caller loaded it already."""
+    def poll(
+        self, feed: FeedConfig, previous: state.FeedState | None = None,
+        writes: redis.client.Pipeline | None = None,
+    ) -> PollOutcome:
+        """Poll ``feed``; ``previous`` is its remembered state when the caller loaded it already.
+
+        The feed's new state is written into ``writes`` when given, for the caller to execute
+        with the rest of its bookkeeping; otherwise it is written before returning."""
         previous = previous or state.load(self._client, feed.key)
+        if writes is not None:
+            return self._poll(feed, previous, writes)
+        own = self._client.pipeline(transaction=False)
+        outcome = self._poll(feed, previous, own)
+        own.execute()
+        return outcome
+
+    def _poll(
+        self, feed: FeedConfig, previous: state.FeedState, writes: redis.client.Pipeline,
+    ) -> PollOutcome:
         url = previous.fetch_url(feed.url)
         # A learned location came from a redirect: it is held to the redirect guard for good.
         first_hop = self._redirect_http if url != feed.url and self._redirect_http else self._http
@@ -81,25 +97,26 @@ class Poller:
                 deadline=self.settings.timeout, redirect_client=self._redirect_http,
             )
         except AskedToWait as exc:
-            state.record_wait(self._client, feed.key, str(exc), exc.status)
+            state.record_wait(writes, feed.key, str(exc), exc.status)
             log.info("%s: %s, asked to wait", feed.key, exc)
             return PollOutcome(feed.key, "asked to wait", error=str(exc), status=exc.status,
                                wait_until=exc.until)
         except FetchError as exc:
-            return self._failed(feed, str(exc), getattr(exc, "status", None))
+            return self._failed(writes, feed, str(exc), getattr(exc, "status", None))
         if response.not_modified:
-            return self._succeeded(feed, response, "not modified", None)
+            return self._succeeded(writes, feed, response, "not modified", None)
         body_hash = hashlib.blake2b(response.content, digest_size=16).hexdigest()
         if body_hash == previous.body_hash and previous.url == feed.url:
-            return self._succeeded(feed, response, "unchanged", body_hash)
+            return self._succeeded(writes, feed, response, "unchanged", body_hash)
         try:
             parsed = parse_feed(response.content, url=response.url, headers=response.headers)
         except ParseError as exc:
-            return self._failed(feed, str(exc), response.status)
-        return self._publish(feed, response, parsed, body_hash)
+            return self._failed(writes, feed, str(exc), response.status)
+        return self._publish(writes, feed, response, parsed, body_hash)
 
     def _publish(
-        self, feed: FeedConfig, response: FetchResult, parsed: ParsedFeed, body_hash: str,
+        self, writes: redis.client.Pipeline, feed: FeedConfig, response: FetchResult,
+        parsed: ParsedFeed, body_hash: str,
     ) -> PollOutcome:
         parsed, held_back = partial.complete_entries(
             response.content, parsed, url=response.url, headers=response.headers)
@@ -127,7 +144,7 @@ class Poller:
         # A document cut short is not remembered: the next poll must fetch it whole, or the
         # items held back could be pushed out of the feed before a 304 ever lets them in.
         state.record_success(
-            self._client, feed.key, url=feed.url, result=result, status=response.status,
+            writes, feed.key, url=feed.url, result=result, status=response.status,
             validators=Validators() if held_back else response.validators,
             body_hash=None if held_back else body_hash, new_stories=len(new), problem=problem,
         )
@@ -170,17 +187,20 @@ class Poller:
         return response.content, response.url
 
     def _succeeded(
-        self, feed: FeedConfig, response: FetchResult, result: str, body_hash: str | None,
+        self, writes: redis.client.Pipeline, feed: FeedConfig, response: FetchResult,
+        result: str, body_hash: str | None,
     ) -> PollOutcome:
         state.record_success(
-            self._client, feed.key, url=feed.url, result=result, status=response.status,
+            writes, feed.key, url=feed.url, result=result, status=response.status,
             validators=response.validators, body_hash=body_hash, new_stories=0, problem=None,
         )
         log.info("%s: %s", feed.key, result)
         return PollOutcome(feed.key, result, **_answer_facts(response))
 
-    def _failed(self, feed: FeedConfig, error: str, status: int | None) -> PollOutcome:
-        state.record_error(self._client, feed.key, error, status)
+    def _failed(
+        self, writes: redis.client.Pipeline, feed: FeedConfig, error: str, status: int | None,
+    ) -> PollOutcome:
+        state.record_error(writes, feed.key, error, status)
         log.warning("%s: %s", feed.key, error)
         return PollOutcome(feed.key, "error", error=error, status=status)
 

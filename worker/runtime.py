@@ -26,7 +26,7 @@ from worker.config import FeedConfig, Settings, load_settings
 from worker.connection import connect, redis_url
 from worker.exceptions import ConfigError
 from worker.fetch import new_client
-from worker.hosts import HostLimits, host_of
+from worker.hosts import HostLimits, Turn, host_of
 from worker.poll import Poller, PollOutcome
 from worker.schedule import Schedule
 
@@ -75,63 +75,93 @@ class Runtime:
             return []
 
     def poll_batch(self, keys: Iterable[str]) -> list[PollOutcome | None]:
-        """Poll a batch of feeds at the same time (see :meth:`poll`)."""
+        """Poll a batch of feeds at the same time; None for a feed not polled (gone from the
+        config, leased by another worker, or failed: see :meth:`_poll_guarded`).
+
+        The remembered states of the whole batch are read in one round trip to Redis; each
+        feed then takes one to get its lease and its host's turn, and one for its
+        bookkeeping."""
         self._reload()
         poller = self.poller
-        return list(self._threads.map(lambda key: self._poll_guarded(key, poller), keys))
+        wanted = list(keys)
+        try:
+            loaded = self._load(wanted)
+        except REDIS_GONE as exc:
+            log.warning("poll of a batch abandoned (feeds: %d), Redis is unreachable (%s); "
+                        "they are polled again when Redis is back", len(wanted), exc)
+            return [None] * len(wanted)
+        done = self._threads.map(
+            lambda pair: self._poll_guarded(pair[0], pair[1], poller), loaded)
+        outcomes = {feed.key: outcome for (feed, _), outcome in zip(loaded, done, strict=True)}
+        return [outcomes.get(key) for key in wanted]
 
     def poll(self, key: str) -> PollOutcome | None:
         """Poll one feed under its lease; None when it is gone from the config or leased."""
         self._reload()
-        return self._poll_leased(key, self.poller)
+        loaded = self._load([key])
+        return self._poll_leased(*loaded[0], self.poller) if loaded else None
 
-    def _poll_guarded(self, key: str, poller: Poller) -> PollOutcome | None:
+    def _load(self, keys: list[str]) -> list[tuple[FeedConfig, state.FeedState]]:
+        """The feeds of ``keys`` still in the config, each with its remembered state."""
+        feeds = []
+        for key in keys:
+            feed = self.settings.feed_by_key.get(key)
+            if feed is None or not feed.enabled:
+                log.info("%s: no longer in the config, not polled", key)
+            else:
+                feeds.append(feed)
+        states = state.load_many(self.client, [f.key for f in feeds])
+        return list(zip(feeds, states, strict=True))
+
+    def _poll_guarded(
+        self, feed: FeedConfig, before: state.FeedState, poller: Poller,
+    ) -> PollOutcome | None:
         """One feed of a batch: whatever goes wrong with it (Redis gone away, a bug) is logged,
         and the other feeds of the batch are polled; its lease running out brings it back."""
         try:
-            return self._poll_leased(key, poller)
+            return self._poll_leased(feed, before, poller)
         except REDIS_GONE as exc:
             log.warning("%s: poll abandoned, Redis is unreachable (%s); the feed is polled "
-                        "again when Redis is back and its lease has run out", key, exc)
+                        "again when Redis is back and its lease has run out", feed.key, exc)
             return None
         except Exception:
-            log.exception("%s: poll failed", key)
+            log.exception("%s: poll failed", feed.key)
             return None
 
-    def _poll_leased(self, key: str, poller: Poller) -> PollOutcome | None:
-        feed = self.settings.feed_by_key.get(key)
-        if feed is None or not feed.enabled:
-            log.info("%s: no longer in the config, not polled", key)
+    def _poll_leased(
+        self, feed: FeedConfig, before: state.FeedState, poller: Poller,
+    ) -> PollOutcome | None:
+        """Poll when the feed's lease is free and its host allows (see :meth:`_poll_in_turn`);
+        its bookkeeping goes to Redis in one round trip after the poll."""
+        lease = self.schedule.lease(feed.key)
+        host = host_of(before.fetch_url(feed.url))
+        turn = self.hosts.wait_for(host, lease)
+        if turn.reason == "leased":
+            log.info("%s: another worker is polling it, skipped", feed.key)
             return None
-        token = self.schedule.acquire(key)
-        if token is None:
-            log.info("%s: another worker is polling it, skipped", key)
+        if not turn.granted:
+            log.debug("%s: host %s %s, polled later", feed.key, host, turn.reason)
+            self.schedule.reschedule(feed.key, turn.at + random.uniform(0, 1))
             return None
         next_due: float | None = time.time() + feed.interval
         writes = self.client.pipeline(transaction=False)
         try:
-            outcome, next_due = self._poll_in_turn(feed, poller, writes)
+            outcome, next_due = self._poll_in_turn(feed, before, poller, host, turn, writes)
             return outcome
         finally:
             if next_due is not None:
-                self.schedule.reschedule(key, next_due, writes)
-            self.schedule.release(key, token, writes)
+                self.schedule.reschedule(feed.key, next_due, writes)
+            self.schedule.release(feed.key, lease.token, writes)
             writes.execute()
 
     def _poll_in_turn(
-        self, feed: FeedConfig, poller: Poller, writes: redis.client.Pipeline,
-    ) -> tuple[PollOutcome | None, float | None]:
-        """Poll when the feed's host allows; return the outcome and the next due time (None:
-        retired). A host that is paused or busy sends the feed back to the schedule unpolled.
-        The bookkeeping after the poll goes into ``writes``: one round trip to Redis."""
-        before = state.load(self.client, feed.key)
-        host = host_of(before.fetch_url(feed.url))
-        turn = self.hosts.wait_for(host)
-        if not turn.granted:
-            log.debug("%s: host %s %s, polled later", feed.key, host, turn.reason)
-            return None, turn.at + random.uniform(0, 1)
+        self, feed: FeedConfig, before: state.FeedState, poller: Poller, host: str,
+        turn: Turn, writes: redis.client.Pipeline,
+    ) -> tuple[PollOutcome, float | None]:
+        """Poll in a granted turn; return the outcome and the next due time (None: retired).
+        The bookkeeping after the poll goes into ``writes``."""
         try:
-            outcome = poller.poll(feed, before)
+            outcome = poller.poll(feed, before, writes)
         finally:
             self.hosts.done(host, turn, writes)
         if outcome.wait_until is not None:

