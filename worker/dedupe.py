@@ -37,16 +37,26 @@ def digest(mark: str) -> bytes:
     return hashlib.blake2b(mark.encode(), digest_size=8).digest()
 
 
-def shared_urls(urls: Iterable[str | None], home: str | None = None) -> set[str]:
+def shared_urls(
+    urls: Iterable[str | None], home: str | None = None, elsewhere: Collection[bytes] = (),
+) -> set[str]:
     """URLs of one feed document that cannot tell its items apart.
 
     Those are links used by more than one item, the feed's own home page, and bare site roots.
+    ``elsewhere`` holds the :func:`url_digest` of the links of the document's other items, not
+    read this time (see :mod:`worker.known_items`): a link among them is used twice too.
     """
     counts = Counter(u for u in urls if u)
-    shared = {u for u, n in counts.items() if n > 1 or _is_site_root(u)}
+    shared = {u for u, n in counts.items()
+              if n > 1 or _is_site_root(u) or (elsewhere and url_digest(u) in elsewhere)}
     if home:
         shared.update(u for u in counts if u.rstrip("/") == home.rstrip("/"))
     return shared
+
+
+def url_digest(url: str | None) -> bytes:
+    """A short digest of a story's URL, to tell whether two items share their link."""
+    return hashlib.blake2b((url or "").encode(), digest_size=4).digest()
 
 
 def marks(story: Story, shared: Collection[str] = ()) -> list[str]:

@@ -6,6 +6,7 @@ nothing a feed serves can stop the others from being polled.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import redis
 
-from worker import deadletter, dedupe, fulltext, neardup_index, partial, state
+from worker import deadletter, dedupe, fulltext, known_items, neardup_index, partial, state
 from worker.config import FeedConfig, Settings
 from worker.exceptions import AskedToWait, FetchError, ParseError
 from worker.fetch import FetchResult, Validators, fetch
@@ -25,6 +26,7 @@ from worker.interval import header_minimum
 from worker.normalize import normalize_entry
 from worker.normalize.urls import canonical_url
 from worker.parse import ParsedFeed, parse_feed
+from worker.parse.split import split_items
 from worker.publish import Publisher
 from worker.revision import field_digests
 from worker.types import Story
@@ -40,6 +42,8 @@ class PollOutcome:
     result: str
     """"new" (a body was read), "not modified" (304), "unchanged" (same body), or "error"."""
     entries: int = 0
+    read: int = 0
+    """How many entries were parsed: fewer than ``entries`` when known items were skipped."""
     new: int = 0
     error: str | None = None
     status: int | None = None
@@ -108,38 +112,43 @@ class Poller:
         body_hash = hashlib.blake2b(response.content, digest_size=16).hexdigest()
         if body_hash == previous.body_hash and previous.url == feed.url:
             return self._succeeded(writes, feed, response, "unchanged", body_hash)
+        reading = _Reading.of(response.content, previous.known_items,
+                              known_items.fingerprint(feed, self.settings))
         try:
-            parsed = parse_feed(response.content, url=response.url, headers=response.headers)
+            parsed, reading = reading.parse(response)
         except ParseError as exc:
             return self._failed(writes, feed, str(exc), response.status)
-        return self._publish(writes, feed, response, parsed, body_hash)
+        return self._publish(writes, feed, response, reading, parsed, body_hash)
 
     def _publish(
         self, writes: redis.client.Pipeline, feed: FeedConfig, response: FetchResult,
-        parsed: ParsedFeed, body_hash: str,
+        reading: _Reading, parsed: ParsedFeed, body_hash: str,
     ) -> PollOutcome:
         parsed, held_back = partial.complete_entries(
-            response.content, parsed, url=response.url, headers=response.headers)
+            reading.content, parsed, url=response.url, headers=response.headers)
         failures: list[deadletter.Failure] = []
-        stories, problems = normalize_all(parsed, feed, datetime.now(UTC), failures)
+        numbered, problems = normalize_entries(parsed, feed, datetime.now(UTC), failures)
+        stories = [story for _, story in numbered]
         deadletter.record(self._client, self.settings.stream, feed.key, parsed, failures)
         if held_back:
             problems.insert(0, f"the document ends inside an item: {held_back} held back until "
                                "a complete document brings it")
         if parsed.problem:
             problems.insert(0, f"malformed feed: {parsed.problem}")
-        shared = dedupe.shared_urls([s.url for s in stories], canonical_url(parsed.link))
+        shared = dedupe.shared_urls([s.url for s in stories], canonical_url(parsed.link),
+                                    elsewhere=reading.skipped_urls())
         fresh = self._fresh(feed, stories, shared)
         screened = neardup_index.screen(
             self._near_duplicates, fresh, self.settings.near_duplicates(feed))
         feed_digests = self._add_full_text(feed, screened.stories, problems)
+        passed = _with_screened(stories, fresh, screened.stories)
         published = self._publisher.publish(
-            _with_screened(stories, fresh, screened.stories), shared, updates=feed.updates,
-            feed_digests=feed_digests)
+            passed, shared, updates=feed.updates, feed_digests=feed_digests)
         new = published.new
         screened.record(new)
         problem = "; ".join(problems) or None
-        result = f"{len(new)} new of {len(parsed.entries)}" + (
+        entries = reading.items if reading.items is not None else len(parsed.entries)
+        result = f"{len(new)} new of {entries}" + (
             f", {len(published.updated)} updated" if published.updated else "")
         # A document cut short is not remembered: the next poll must fetch it whole, or the
         # items held back could be pushed out of the feed before a 304 ever lets them in.
@@ -147,10 +156,12 @@ class Poller:
             writes, feed.key, url=feed.url, result=result, status=response.status,
             validators=Validators() if held_back else response.validators,
             body_hash=None if held_back else body_hash, new_stories=len(new), problem=problem,
+            known_items=reading.known_after(
+                len(parsed.entries), numbered, {story.id for story in passed}),
         )
-        log.info("%s: %s entries, %s new%s", feed.key, len(parsed.entries), len(new),
-                 f" ({problem})" if problem else "")
-        return PollOutcome(feed.key, "new", entries=len(parsed.entries), new=len(new),
+        log.info("%s: %s entries, %s read, %s new%s", feed.key, entries, len(parsed.entries),
+                 len(new), f" ({problem})" if problem else "")
+        return PollOutcome(feed.key, "new", entries=entries, read=len(parsed.entries), new=len(new),
                            document_minimum=parsed.poll_minimum, **_answer_facts(response))
 
     def _fresh(self, feed: FeedConfig, stories: list[Story], shared: set[str]) -> list[Story]:
@@ -205,6 +216,67 @@ class Poller:
         return PollOutcome(feed.key, "error", error=error, status=status)
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """A changed document, to be read without the items already known (see
+    :mod:`worker.known_items`); it tells which story came from which item."""
+
+    content: bytes
+    """What is parsed: the document, less the items skipped."""
+    whole: bytes
+    digests: list[bytes]
+    """Every item's digest, in document order; empty when the document could not be cut."""
+    skipped: frozenset[int]
+    known: dict[bytes, bytes]
+    fingerprint: bytes
+
+    @classmethod
+    def of(cls, content: bytes, stored: bytes, fingerprint: bytes) -> _Reading:
+        split = split_items(content)
+        if split is None:
+            return cls(content, content, [], frozenset(), {}, fingerprint)
+        known = known_items.unpack(stored, fingerprint)
+        digests = split.digests()
+        skipped = frozenset(i for i, d in enumerate(digests) if d in known)
+        return cls(split.without(set(skipped)) if skipped else content, content, digests,
+                   skipped, known, fingerprint)
+
+    @property
+    def items(self) -> int | None:
+        """How many items the document has, when it could be cut."""
+        return len(self.digests) if self.digests else None
+
+    def parse(self, response: FetchResult) -> tuple[ParsedFeed, _Reading]:
+        """The document parsed without the skipped items, or whole if that part is refused;
+        with the reading that was done."""
+        try:
+            return parse_feed(self.content, url=response.url, headers=response.headers), self
+        except ParseError:
+            if not self.skipped:
+                raise
+        whole = dataclasses.replace(self, content=self.whole, skipped=frozenset())
+        return parse_feed(self.whole, url=response.url, headers=response.headers), whole
+
+    def skipped_urls(self) -> set[bytes]:
+        """The URL digests of the stories of the items skipped."""
+        return {self.known[self.digests[i]] for i in self.skipped}
+
+    def known_after(
+        self, entries: int, numbered: list[tuple[int, Story]], passed: set[str],
+    ) -> bytes:
+        """What to remember as known after publishing: the items skipped, and those read whose
+        story went to the publish step. ``numbered`` pairs stories with their entry index;
+        when feedparser did not read one entry per item read, only the skipped are known."""
+        if not self.digests:
+            return b""
+        read = [i for i in range(len(self.digests)) if i not in self.skipped]
+        items = {self.digests[i]: self.known[self.digests[i]] for i in self.skipped}
+        if entries == len(read):
+            items.update((self.digests[read[entry]], dedupe.url_digest(story.url))
+                         for entry, story in numbered if story.id in passed)
+        return known_items.pack(self.fingerprint, items)
+
+
 def _with_screened(
     stories: list[Story], fresh: list[Story], screened: list[Story],
 ) -> list[Story]:
@@ -225,9 +297,19 @@ def normalize_all(
     parsed: ParsedFeed, feed: FeedConfig, fetched_at: datetime,
     failures: list[deadletter.Failure] | None = None,
 ) -> tuple[list[Story], list[str]]:
+    """Normalize every entry (see :func:`normalize_entries`); return the stories and problems."""
+    numbered, problems = normalize_entries(parsed, feed, fetched_at, failures)
+    return [story for _, story in numbered], problems
+
+
+def normalize_entries(
+    parsed: ParsedFeed, feed: FeedConfig, fetched_at: datetime,
+    failures: list[deadletter.Failure] | None = None,
+) -> tuple[list[tuple[int, Story]], list[str]]:
     """Normalize every entry; an entry that fails is reported (and added to ``failures``,
-    for the dead-letter stream), and the others go on."""
-    stories: list[Story] = []
+    for the dead-letter stream), and the others go on. Each story comes with the index of
+    its entry."""
+    stories: list[tuple[int, Story]] = []
     problems: list[str] = []
     for index, entry in enumerate(parsed.entries):
         where = entry.get("id") or entry.get("link") or f"entry {index}"
@@ -243,7 +325,7 @@ def normalize_all(
                 failures.append(deadletter.Failure(where, f"{type(exc).__name__}: {exc}", entry))
             continue
         if story.title or story.body or story.url:
-            stories.append(story)
+            stories.append((index, story))
         else:
             problems.append(f"{where}: empty entry (no title, body or link) skipped")
             if failures is not None:
@@ -252,4 +334,4 @@ def normalize_all(
     return stories, problems
 
 
-__all__ = ["PollOutcome", "Poller", "normalize_all"]
+__all__ = ["PollOutcome", "Poller", "normalize_all", "normalize_entries"]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import redis
 
 from worker.fetch import Validators
+from worker.known_items import FIELD as KNOWN_ITEMS_FIELD
 
 FEED_PREFIX = "feedwatch:feed:"
 
@@ -59,6 +60,9 @@ class FeedState:
     rhythm: dict[str, int] = field(default_factory=dict)
     """New stories per day (YYYY-MM-DD) over the last days."""
     watched_since: float | None = None
+    known_items: bytes = b""
+    """The items of the last document already through the publish step, packed (see
+    :mod:`worker.known_items`)."""
 
     def fetch_url(self, url: str) -> str:
         """The URL to poll for the configured ``url``: the one learned for it, if any."""
@@ -90,7 +94,9 @@ def load_many(client: redis.Redis, keys: list[str]) -> list[FeedState]:
 
 def from_hash(found: Mapping[bytes, bytes]) -> FeedState:
     """A state from its stored hash (as HGETALL returns it)."""
-    raw = {k.decode(): v.decode() for k, v in found.items()}
+    known_items = found.get(KNOWN_ITEMS_FIELD.encode(), b"")
+    raw = {k.decode(): v.decode() for k, v in found.items()
+           if k != KNOWN_ITEMS_FIELD.encode()}
     return FeedState(
         url=raw.get("url"),
         etag=raw.get("etag") or None,
@@ -116,6 +122,7 @@ def from_hash(found: Mapping[bytes, bytes]) -> FeedState:
         header_minimum_why=raw.get("header_minimum_why") or None,
         rhythm=json.loads(raw["rhythm"]) if raw.get("rhythm") else {},
         watched_since=float(raw["watched_since"]) if raw.get("watched_since") else None,
+        known_items=known_items,
     )
 
 
@@ -138,8 +145,10 @@ def record_success(
     body_hash: str | None,
     new_stories: int,
     problem: str | None,
+    known_items: bytes | None = None,
 ) -> None:
-    """Record a poll that worked, with the validators for the next conditional GET."""
+    """Record a poll that worked, with the validators for the next conditional GET, and
+    the items of its document known from now on, when it read one."""
     fields = {
         "url": url,
         "etag": validators.etag or "",
@@ -153,6 +162,8 @@ def record_success(
     }
     if body_hash is not None:
         fields["body_hash"] = body_hash
+    if known_items is not None:
+        fields[KNOWN_ITEMS_FIELD] = known_items
     client.hset(feed_key(key), mapping=fields)  # type: ignore[arg-type]
     client.hincrby(feed_key(key), "stories", new_stories)
 
