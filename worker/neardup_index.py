@@ -44,6 +44,57 @@ MAX_CANDIDATES_PER_BAND = 50
 """Band sets of templated stories can grow large; a lookup reads at most this many ids of each."""
 
 
+_LOOKUP = """
+-- KEYS: per story, its ARGV[1] band sets; ARGV[2]: most ids read from a set; ARGV[3]: the
+-- prefix of story keys. Returns the candidate ids of each story, and (id, signature,
+-- cluster, at) of every candidate still recorded. Story keys are derived from the ids read,
+-- so this script suits a single Redis server, not a cluster.
+local per_story, most = tonumber(ARGV[1]), tonumber(ARGV[2])
+local candidates, records, seen = {}, {}, {}
+for first = 1, #KEYS, per_story do
+  local ids, mine = {}, {}
+  for k = first, first + per_story - 1 do
+    for _, id in ipairs(redis.call('SRANDMEMBER', KEYS[k], most)) do
+      if not mine[id] then mine[id] = true; ids[#ids + 1] = id end
+    end
+  end
+  candidates[#candidates + 1] = ids
+  for _, id in ipairs(ids) do
+    if not seen[id] then
+      seen[id] = true
+      local found = redis.call('HMGET', ARGV[3] .. id, 'signature', 'cluster', 'at')
+      if found[1] then
+        records[#records + 1] = id
+        records[#records + 1] = found[1]
+        records[#records + 1] = found[2]
+        records[#records + 1] = found[3]
+      end
+    end
+  end
+end
+return {candidates, records}
+"""
+
+_RECORD = """
+-- ARGV[1]: seconds a story is kept; ARGV[2]: when this period's band sets expire; ARGV[3]: now.
+-- Then per story: its number of bands n, id, signature, cluster; KEYS: per story, its story
+-- key, then its n band sets.
+local key, arg = 1, 4
+while arg <= #ARGV do
+  local bands, id = tonumber(ARGV[arg]), ARGV[arg + 1]
+  redis.call('HSET', KEYS[key], 'signature', ARGV[arg + 2], 'cluster', ARGV[arg + 3],
+    'at', ARGV[3])
+  redis.call('EXPIRE', KEYS[key], ARGV[1])
+  for b = 1, bands do
+    redis.call('SADD', KEYS[key + b], id)
+    redis.call('EXPIREAT', KEYS[key + b], ARGV[2])
+  end
+  key, arg = key + bands + 1, arg + 4
+end
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Match:
     """The earlier story a new one is a near-duplicate of."""
@@ -63,12 +114,15 @@ class _Recorded:
 class NearDuplicateIndex:
     """Signatures of recently published stories, looked up by LSH band.
 
-    Each call is two pipelined round trips at most, however many stories it is given.
+    Each call is one Lua script, however many stories it is given: a lookup reads 100 band
+    sets per story, which as separate commands cost the worker more than the rest of a poll.
     """
 
     def __init__(self, client: redis.Redis, window: int = WINDOW) -> None:
         self._client = client
         self._window = window
+        self._lookup = client.register_script(_LOOKUP)
+        self._record = client.register_script(_RECORD)
 
     def find(self, story_id: str, signature: Signature) -> Match | None:
         return self.find_all([(story_id, signature)])[0]
@@ -79,61 +133,42 @@ class NearDuplicateIndex:
         Neither the story itself nor its own copies count (they are the story's id and the
         stories of that cluster): a story seen again is not a near-duplicate of its copies.
         """
-        candidates = self._candidate_ids(wanted)
-        records = self._records(set().union(*candidates))
-        found: list[Match | None] = []
+        if not wanted:
+            return []
+        period = int(time.time() // self._window)
+        keys = [_band_key(recent, band) for _story_id, signature in wanted
+                for band in neardup.bands(signature) for recent in (period, period - 1)]
+        candidates, flat = self._lookup(
+            keys=keys, args=[2 * neardup.BANDS, MAX_CANDIDATES_PER_BAND, PREFIX + "story:"])
+        records = {
+            found.decode(): _Recorded(found.decode(), Signature.from_bytes(sig), cluster.decode(),
+                                      float(at))
+            for found, sig, cluster, at in zip(*[iter(flat)] * 4, strict=True)}
+        matches_of: list[Match | None] = []
         for (story_id, signature), ids in zip(wanted, candidates, strict=True):
             matches = [
-                records[i] for i in ids
+                records[i] for i in (raw.decode() for raw in ids)
                 if i in records and i != story_id and records[i].cluster != story_id
                 and neardup.similarity(signature, records[i].signature) >= neardup.THRESHOLD
             ]
             first = min(matches, key=lambda r: (r.at, r.id), default=None)
-            found.append(None if first is None else Match(first.id, first.cluster))
-        return found
+            matches_of.append(None if first is None else Match(first.id, first.cluster))
+        return matches_of
 
     def record(self, stories: Sequence[tuple[str, Signature, str]]) -> None:
         """Remember (story id, signature, cluster) of each story for :data:`WINDOW` seconds."""
-        pipe = self._client.pipeline(transaction=False)
+        if not stories:
+            return
         now = time.time()
         period = int(now // self._window)
+        keys: list[str] = []
+        args: list[str | bytes | float] = [self._window, (period + 2) * self._window, repr(now)]
         for story_id, signature, cluster in stories:
-            key = _story_key(story_id)
-            pipe.hset(key, mapping={
-                "signature": signature.to_bytes(), "cluster": cluster, "at": repr(now)})
-            pipe.expire(key, self._window)
-            for band in neardup.bands(signature):
-                pipe.sadd(_band_key(period, band), story_id)
-                pipe.expireat(_band_key(period, band), (period + 2) * self._window)
-        pipe.execute()
-
-    def _candidate_ids(self, wanted: Sequence[tuple[str, Signature]]) -> list[set[str]]:
-        period = int(time.time() // self._window)
-        pipe = self._client.pipeline(transaction=False)
-        for _story_id, signature in wanted:
-            for band in neardup.bands(signature):
-                for recent in (period, period - 1):
-                    pipe.srandmember(_band_key(recent, band), MAX_CANDIDATES_PER_BAND)
-        replies = pipe.execute() if wanted else []
-        per_story = 2 * neardup.BANDS
-        return [
-            {m.decode() for members in replies[n * per_story:(n + 1) * per_story]
-             for m in members}
-            for n in range(len(wanted))
-        ]
-
-    def _records(self, ids: set[str]) -> dict[str, _Recorded]:
-        ordered = sorted(ids)
-        pipe = self._client.pipeline(transaction=False)
-        for story_id in ordered:
-            pipe.hmget(_story_key(story_id), "signature", "cluster", "at")
-        records = {}
-        for story_id, (sig, cluster, at) in zip(ordered, pipe.execute() if ordered else [],
-                                                strict=True):
-            if sig is not None:  # else it expired before its band entries
-                records[story_id] = _Recorded(
-                    story_id, Signature.from_bytes(sig), cluster.decode(), float(at))
-        return records
+            bands = neardup.bands(signature)
+            keys.append(_story_key(story_id))
+            keys.extend(_band_key(period, band) for band in bands)
+            args.extend([len(bands), story_id, signature.to_bytes(), cluster])
+        self._record(keys=keys, args=args)
 
 
 @dataclass
