@@ -18,6 +18,7 @@ from processes import environment
 from worker import deadletter, poll
 from worker.config import FeedConfig, Settings
 from worker.fetch import new_client
+from worker.parse import ParsedFeed
 
 STREAM = "test:stories"
 EMPTY_ITEM = b'<item><guid isPermaLink="false">blank-1</guid></item>'
@@ -115,3 +116,18 @@ def test_a_letter_is_removed_only_when_its_story_is_published(
     assert [r.published for r in results] == [False, False]
     assert all("already known" in (r.error or "") for r in results)
     assert len(deadletter.letters(redis_client, STREAM)) == 2, "kept, not deleted"
+
+
+def test_a_letter_whose_writing_failed_is_written_at_the_next_poll(
+        redis_client: redis.Redis) -> None:
+    """Recording a failure and adding its letter are one step: when the letter cannot be
+    added, the failure is not taken as recorded, so the next poll adds it."""
+    parsed = ParsedFeed(title="t", link=None, language=None, version="rss20")
+    failure = deadletter.Failure("entry 0", "empty entry (no title, body or link)", {})
+    redis_client.set(deadletter.dead_stream(STREAM), "not a stream")
+    with pytest.raises(redis.ResponseError):
+        deadletter.record(redis_client, STREAM, "d", parsed, [failure])
+    redis_client.delete(deadletter.dead_stream(STREAM))
+    assert deadletter.record(redis_client, STREAM, "d", parsed, [failure]) == 1
+    assert deadletter.record(redis_client, STREAM, "d", parsed, [failure]) == 0, "once"
+    assert [letter.where for letter in deadletter.letters(redis_client, STREAM)] == ["entry 0"]

@@ -26,6 +26,16 @@ from worker.normalize.urls import canonical_url
 from worker.parse import ParsedFeed
 from worker.publish import Publisher
 
+_RECORD = """
+-- A failure is added to the dead-letter stream and to the set of those recorded in one step,
+-- the set last: a failed XADD leaves it unrecorded, to be recorded at the next poll.
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+redis.call('XADD', KEYS[2], '*', 'feed', ARGV[2], 'where', ARGV[3], 'error', ARGV[4],
+  'entry', ARGV[5], 'channel', ARGV[6])
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -65,14 +75,10 @@ def record(client: redis.Redis, stream: str, feed_key: str, parsed: ParsedFeed,
                           "language": parsed.language, "version": parsed.version})
     added = 0
     for failure in failures:
-        if not client.sadd(_known_key(stream), _identity(feed_key, failure)):
-            continue
-        client.xadd(dead_stream(stream), {
-            "feed": feed_key, "where": failure.where, "error": failure.error,
-            "entry": json.dumps(failure.entry, default=str, ensure_ascii=False),
-            "channel": channel,
-        })
-        added += 1
+        added += int(client.eval(
+            _RECORD, 2, _known_key(stream), dead_stream(stream), _identity(feed_key, failure),
+            feed_key, failure.where, failure.error,
+            json.dumps(failure.entry, default=str, ensure_ascii=False), channel))
     return added
 
 
