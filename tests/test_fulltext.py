@@ -138,6 +138,19 @@ def serve_pages(server: FeedServer, names: list[str]) -> list[dict[str, str]]:
     return items
 
 
+def test_the_lease_is_renewed_before_each_article_page(
+        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+    """Each page may take up to the fetch timeout: a poll with many could outlast its lease,
+    and another worker could poll the feed at the same time."""
+    names = ["autonews.ch-Tesla.html", "lastampa.it.temperature.html"]
+    feed = FeedConfig(key="pages", url=feed_server.serve(
+        "/feed.xml", rss(serve_pages(feed_server, names))))
+    renewals = []
+    poller_for(feed, redis_client, http).poll(
+        feed, renew_lease=lambda: renewals.append(len(feed_server.hits(f"/articles/{names[1]}"))))
+    assert renewals == [0, 0], "once before each page"
+
+
 def test_poll_fetches_the_page_of_each_new_story_once(
         feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
     names = ["autonews.ch-Tesla.html", "lastampa.it.temperature.html"]

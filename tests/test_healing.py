@@ -164,10 +164,10 @@ def test_a_feed_that_crashes_costs_nothing_to_the_rest_of_its_batch(
     runtime = runtime_for(*feeds)
     real = Poller.poll
 
-    def poll(self: Poller, feed: FeedConfig, previous: Any = None, writes: Any = None) -> Any:
+    def poll(self: Poller, feed: FeedConfig, *args: Any) -> Any:
         if feed.key == "crash":
             raise ConnectionError("lost the Redis server mid-poll")
-        return real(self, feed, previous, writes)
+        return real(self, feed, *args)
 
     monkeypatch.setattr(Poller, "poll", poll)
     outcomes = runtime.poll_batch(["a", "crash", "b"])

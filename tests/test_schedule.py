@@ -65,6 +65,20 @@ def test_a_lease_admits_one_poller_until_released(redis_client: redis.Redis) -> 
     assert hosts.turn("host", lease=schedule.lease("feed")).granted
 
 
+def test_only_the_holder_renews_a_lease(redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    hosts = HostLimits(redis_client, max_concurrent=10, min_spacing=0, request_seconds=10)
+    held = schedule.lease("feed")
+    assert hosts.turn("host", lease=held).granted
+    redis_client.pexpire(held.key, 1000)
+    assert schedule.renew(held)
+    assert redis_client.pttl(held.key) > 59_000
+    assert not schedule.renew(schedule.lease("feed")), "another token renews nothing"
+    redis_client.delete(held.key)
+    assert not schedule.renew(held), "a lease run out is not taken again by renewing"
+    assert not redis_client.exists(held.key)
+
+
 def test_a_turn_refused_for_its_host_does_not_take_the_lease(redis_client: redis.Redis) -> None:
     schedule = Schedule(redis_client, lease_seconds=60)
     hosts = HostLimits(redis_client, max_concurrent=10, min_spacing=0, request_seconds=10)

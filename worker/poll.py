@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,6 +59,10 @@ class PollOutcome:
     """For "new": the shortest interval the feed document asks for (<ttl>, sy:updatePeriod)."""
 
 
+def _nothing() -> None:
+    return None
+
+
 class Poller:
     def __init__(
         self, settings: Settings, client: redis.Redis, http: httpx.Client,
@@ -74,22 +79,25 @@ class Poller:
 
     def poll(
         self, feed: FeedConfig, previous: state.FeedState | None = None,
-        writes: redis.client.Pipeline | None = None,
+        writes: redis.client.Pipeline | None = None, renew_lease: Callable[[], object] = _nothing,
     ) -> PollOutcome:
         """Poll ``feed``; ``previous`` is its remembered state when the caller loaded it already.
 
         The feed's new state is written into ``writes`` when given, for the caller to execute
-        with the rest of its bookkeeping; otherwise it is written before returning."""
+        with the rest of its bookkeeping; otherwise it is written before returning.
+        ``renew_lease`` is called before each article page is fetched for full text: each may
+        take up to the fetch timeout, so a poll can outlast the lease it started with."""
         previous = previous or state.load(self._client, feed.key)
         if writes is not None:
-            return self._poll(feed, previous, writes)
+            return self._poll(feed, previous, writes, renew_lease)
         own = self._client.pipeline(transaction=False)
-        outcome = self._poll(feed, previous, own)
+        outcome = self._poll(feed, previous, own, renew_lease)
         own.execute()
         return outcome
 
     def _poll(
         self, feed: FeedConfig, previous: state.FeedState, writes: redis.client.Pipeline,
+        renew_lease: Callable[[], object],
     ) -> PollOutcome:
         url = previous.fetch_url(feed.url)
         # A learned location came from a redirect: it is held to the redirect guard for good.
@@ -118,11 +126,11 @@ class Poller:
             parsed, reading = reading.parse(response)
         except ParseError as exc:
             return self._failed(writes, feed, str(exc), response.status)
-        return self._publish(writes, feed, response, reading, parsed, body_hash)
+        return self._publish(writes, feed, response, reading, parsed, body_hash, renew_lease)
 
     def _publish(
         self, writes: redis.client.Pipeline, feed: FeedConfig, response: FetchResult,
-        reading: _Reading, parsed: ParsedFeed, body_hash: str,
+        reading: _Reading, parsed: ParsedFeed, body_hash: str, renew_lease: Callable[[], object],
     ) -> PollOutcome:
         parsed, held_back = partial.complete_entries(
             reading.content, parsed, url=response.url, headers=response.headers)
@@ -140,7 +148,7 @@ class Poller:
         fresh = self._fresh(feed, stories, shared)
         screened = neardup_index.screen(
             self._near_duplicates, fresh, self.settings.near_duplicates(feed))
-        feed_digests = self._add_full_text(feed, screened.stories, problems)
+        feed_digests = self._add_full_text(feed, screened.stories, problems, renew_lease)
         passed = _with_screened(stories, fresh, screened.stories)
         published = self._publisher.publish(
             passed, shared, updates=feed.updates, feed_digests=feed_digests)
@@ -173,6 +181,7 @@ class Poller:
 
     def _add_full_text(
         self, feed: FeedConfig, fresh: list[Story], problems: list[str],
+        renew_lease: Callable[[], object],
     ) -> dict[str, list[str]]:
         """Fill new stories whose feed gives too little text from their article page (see
         :mod:`worker.fulltext`); return the field digests of those stories as the feed gave
@@ -182,6 +191,7 @@ class Poller:
             if not fulltext.wants_full_text(story, feed.full_text):
                 continue
             feed_digests[story.id] = field_digests(story)
+            renew_lease()
             fulltext.add_full_text(story, self._fetch_page, zone=ZoneInfo(feed.timezone),
                                    fetched_at=datetime.now(UTC))
             if story.extraction and story.extraction.status != "ok":
@@ -205,7 +215,7 @@ class Poller:
             writes, feed.key, url=feed.url, result=result, status=response.status,
             validators=response.validators, body_hash=body_hash, new_stories=0, problem=None,
         )
-        log.info("%s: %s", feed.key, result)
+        log.debug("%s: %s", feed.key, result)  # most polls: a line each would drown the log
         return PollOutcome(feed.key, result, **_answer_facts(response))
 
     def _failed(

@@ -15,7 +15,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -146,7 +146,8 @@ class Runtime:
         next_due: float | None = time.time() + feed.interval
         writes = self.client.pipeline(transaction=False)
         try:
-            outcome, next_due = self._poll_in_turn(feed, before, poller, host, turn, writes)
+            outcome, next_due = self._poll_in_turn(
+                feed, before, poller, host, turn, writes, lambda: self.schedule.renew(lease))
             return outcome
         finally:
             if next_due is not None:
@@ -156,12 +157,12 @@ class Runtime:
 
     def _poll_in_turn(
         self, feed: FeedConfig, before: state.FeedState, poller: Poller, host: str,
-        turn: Turn, writes: redis.client.Pipeline,
+        turn: Turn, writes: redis.client.Pipeline, renew_lease: Callable[[], object],
     ) -> tuple[PollOutcome, float | None]:
         """Poll in a granted turn; return the outcome and the next due time (None: retired).
         The bookkeeping after the poll goes into ``writes``."""
         try:
-            outcome = poller.poll(feed, before, writes)
+            outcome = poller.poll(feed, before, writes, renew_lease)
         finally:
             self.hosts.done(host, turn, writes)
         if outcome.wait_until is not None:

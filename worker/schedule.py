@@ -30,6 +30,11 @@ end
 return due
 """
 
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -94,6 +99,11 @@ class Schedule:
     def lease(self, key: str) -> Lease:
         """A new lease for a feed, to be taken with its host's turn (:mod:`worker.hosts`)."""
         return Lease(LEASE_PREFIX + key, uuid.uuid4().hex, int(self.lease_seconds * 1000))
+
+    def renew(self, lease: Lease) -> bool:
+        """Start a held lease's time again; False when it is no longer held by its token."""
+        return bool(self._client.eval(
+            _RENEW, 1, lease.key, lease.token, lease.milliseconds))
 
     def release(self, key: str, token: str, pipe: redis.client.Pipeline | None = None) -> None:
         """Give up a lease, if this token still holds it."""
