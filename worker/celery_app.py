@@ -48,8 +48,9 @@ def create_app(settings: Settings, broker_url: str) -> Celery:
     return app
 
 
-QUIET_LOGGERS = ("celery.app.trace", "celery.worker.strategy", "celery.beat")
-"""Celery's per-task and per-tick INFO lines; feedwatch logs one line per poll instead."""
+QUIET_LOGGERS = ("celery.app.trace", "celery.worker.strategy", "celery.beat", "httpx")
+"""Celery's per-task and per-tick INFO lines and httpx's per-request ones: feedwatch logs a line
+per poll that read a changed document, and every problem (polls answered 304 at DEBUG)."""
 
 
 @signals.after_setup_logger.connect  # type: ignore[untyped-decorator]

@@ -9,7 +9,9 @@ reported so that the caller can learn the new address.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -71,22 +73,50 @@ class FetchResult:
 
 
 def new_client(
-    user_agent: str, timeout: float, *, guard: bool = False, max_connections: int = 100,
+    user_agent: str, timeout: float, *, guard: bool = False, per_host: int = 8,
 ) -> httpx.Client:
     """An HTTP client with feedwatch's headers and timeouts; redirects are left to :func:`fetch`.
 
+    Connections are pooled per host, at most ``per_host`` each (see :class:`PerHostTransport`).
     ``guard=True`` refuses private, loopback and link-local addresses (see
     :mod:`worker.netguard`): use it for URLs a remote party chose.
     """
-    limits = httpx.Limits(max_connections=max_connections,
-                          max_keepalive_connections=max_connections)
+    limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
     return httpx.Client(
         headers={"User-Agent": user_agent, "Accept": ACCEPT},
         follow_redirects=False,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        limits=limits,
-        transport=guarded_transport(limits) if guard else None,
+        transport=PerHostTransport(
+            lambda: guarded_transport(limits) if guard else httpx.HTTPTransport(limits=limits)),
     )
+
+
+class PerHostTransport(httpx.BaseTransport):
+    """A small connection pool per host (scheme, host, port), made on first use.
+
+    One pool for all hosts costs every request a walk over all of its connections, under a
+    lock that every polling thread shares; with hundreds of hosts polled at once that walk
+    costs more than the request. A pool per host keeps both to a handful.
+    """
+
+    def __init__(self, make_pool: Callable[[], httpx.BaseTransport]) -> None:
+        self._make_pool = make_pool
+        self._pools: dict[tuple[bytes, bytes, int | None], httpx.BaseTransport] = {}
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        where = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+        pool = self._pools.get(where)
+        if pool is None:
+            with self._lock:
+                pool = self._pools.setdefault(where, self._make_pool())
+        return pool.handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
 
 
 def fetch(
