@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import pstats
 import subprocess
@@ -72,6 +73,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--new", type=int, default=50, help="feeds changed per round")
     parser.add_argument("--profile", choices=["unchanged", "changed"])
+    parser.add_argument("--gc-freeze", action="store_true",
+                        help="move everything alive after the warm-up out of the collector's view")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="profile-poll-"))
     farm = subprocess.Popen(
@@ -97,6 +100,8 @@ def main() -> None:
         started = time.process_time()
         print("warm-up", poll_all(runtime, keys),
               f"{1000 * (time.process_time() - started) / len(keys):.2f} ms/poll")
+        if args.gc_freeze:
+            gc.freeze()
         profiler = cProfile.Profile()
         cpu_304 = phase(runtime, keys, args, "unchanged", profiler)
         phase(runtime, keys, args, "changed", profiler, cpu_304)

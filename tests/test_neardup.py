@@ -130,3 +130,15 @@ def test_known_pairs_from_the_corpus_are_decided_as_labelled(pair: dict[str, Any
 def test_the_copied_pairs_hold_both_labels() -> None:
     labels = [pair["label"] for pair in PAIRS]
     assert labels.count("duplicate") >= 6 and labels.count("different") >= 6
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(0, 3), min_size=neardup.SLOTS, max_size=neardup.SLOTS),
+       st.lists(st.integers(0, 3), min_size=neardup.SLOTS, max_size=neardup.SLOTS))
+def test_candidates_are_the_pairs_that_share_a_band_key(
+        first: list[int], second: list[int]) -> None:
+    """Comparing band slots directly (as one poll's stories are) finds exactly the pairs the
+    index finds by band key."""
+    a, b = neardup.Signature(tuple(first), 10), neardup.Signature(tuple(second), 10)
+    assert neardup.are_candidates(a, b) == (not set(neardup.bands(a)).isdisjoint(
+        neardup.bands(b)))

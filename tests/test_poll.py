@@ -175,3 +175,27 @@ def test_an_item_whose_link_becomes_shared_later_is_not_published_again(
     feed_server.serve("/later.xml", rss([no_guid(2, page), no_guid(1, page)]))
     assert poller.poll(feed).new == 1, "only the second item is new"
     assert [s["title"] for s in published(redis_client)] == ["Headline 1", "Headline 2"]
+
+
+def test_a_poll_writes_only_the_state_fields_that_change(redis_client: redis.Redis) -> None:
+    """Most polls are 304s that change a timestamp: the rest of the state is not written."""
+    fields = {"url": "http://x/f.xml", "result": "not modified", "status": 304,
+              "validators": state.Validators(etag='"v1"'), "body_hash": None,
+              "new_stories": 0, "problem": None}
+    with redis_client.pipeline() as pipe:
+        state.record_success(pipe, "f", **fields)  # type: ignore[arg-type]
+        pipe.execute()
+    redis_client.hset(state.feed_key("f"), "last_poll", "2026-01-01T00:00:00Z")
+    previous = state.load(redis_client, "f")
+    redis_client.hset(state.feed_key("f"), "etag", "written by no one")
+    with redis_client.pipeline() as pipe:
+        state.record_success(pipe, "f", previous=previous, **fields)  # type: ignore[arg-type]
+        assert len(pipe.command_stack) == 1, "one HSET, no HINCRBY of 0 stories"
+        pipe.execute()
+    assert state.load(redis_client, "f").last_poll != "2026-01-01T00:00:00Z"
+    assert state.load(redis_client, "f").etag == "written by no one", "unchanged: not written"
+    changed = {**fields, "validators": state.Validators(etag='"v2"')}
+    with redis_client.pipeline() as pipe:
+        state.record_success(pipe, "f", previous=previous, **changed)  # type: ignore[arg-type]
+        pipe.execute()
+    assert state.load(redis_client, "f").etag == '"v2"'

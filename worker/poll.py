@@ -116,10 +116,10 @@ class Poller:
         except FetchError as exc:
             return self._failed(writes, feed, str(exc), getattr(exc, "status", None))
         if response.not_modified:
-            return self._succeeded(writes, feed, response, "not modified", None)
+            return self._succeeded(writes, feed, previous, response, "not modified", None)
         body_hash = hashlib.blake2b(response.content, digest_size=16).hexdigest()
         if body_hash == previous.body_hash and previous.url == feed.url:
-            return self._succeeded(writes, feed, response, "unchanged", body_hash)
+            return self._succeeded(writes, feed, previous, response, "unchanged", body_hash)
         reading = _Reading.of(response.content, previous.known_items,
                               known_items.fingerprint(feed, self.settings))
         try:
@@ -208,12 +208,13 @@ class Poller:
         return response.content, response.url
 
     def _succeeded(
-        self, writes: redis.client.Pipeline, feed: FeedConfig, response: FetchResult,
-        result: str, body_hash: str | None,
+        self, writes: redis.client.Pipeline, feed: FeedConfig, previous: state.FeedState,
+        response: FetchResult, result: str, body_hash: str | None,
     ) -> PollOutcome:
         state.record_success(
             writes, feed.key, url=feed.url, result=result, status=response.status,
             validators=response.validators, body_hash=body_hash, new_stories=0, problem=None,
+            previous=previous,
         )
         log.debug("%s: %s", feed.key, result)  # most polls: a line each would drown the log
         return PollOutcome(feed.key, result, **_answer_facts(response))

@@ -168,7 +168,7 @@ class Runtime:
         if outcome.wait_until is not None:
             self.hosts.pause(host, outcome.wait_until)
         decision = pacing.decide(feed, self.settings, before, outcome, time.time())
-        state.save_pacing(writes, feed.key, decision.fields)
+        state.save_pacing(writes, feed.key, decision.fields, before)
         if decision.learned:
             log.warning("%s: %s has moved permanently to %s; polling it there, please update "
                         "the config", feed.key, feed.url, decision.learned)

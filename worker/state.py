@@ -63,6 +63,8 @@ class FeedState:
     known_items: bytes = b""
     """The items of the last document already through the publish step, packed (see
     :mod:`worker.known_items`)."""
+    stored: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """The hash as it was read: writes leave out the fields that would not change."""
 
     def fetch_url(self, url: str) -> str:
         """The URL to poll for the configured ``url``: the one learned for it, if any."""
@@ -123,15 +125,28 @@ def from_hash(found: Mapping[bytes, bytes]) -> FeedState:
         rhythm=json.loads(raw["rhythm"]) if raw.get("rhythm") else {},
         watched_since=float(raw["watched_since"]) if raw.get("watched_since") else None,
         known_items=known_items,
+        stored=raw,
     )
 
 
-def save_pacing(client: Writer, key: str, fields: Mapping[str, object]) -> None:
-    """Save the scheduling fields of a feed (see :mod:`worker.pacing`); None clears a field."""
-    stored = {name: "" if value is None else
-              json.dumps(value) if isinstance(value, dict) else str(value)
-              for name, value in fields.items()}
-    client.hset(feed_key(key), mapping=stored)  # type: ignore[arg-type]
+def _changes(fields: Mapping[str, object], previous: FeedState | None) -> dict[str, object]:
+    """The fields whose stored form differs from what ``previous`` was read with (all of
+    them without ``previous``): most polls change a timestamp and nothing else."""
+    stored = previous.stored if previous is not None else {}
+    return {name: value for name, value in fields.items()
+            if isinstance(value, bytes) or stored.get(name) != str(value)}
+
+
+def save_pacing(
+    client: Writer, key: str, fields: Mapping[str, object], previous: FeedState | None = None,
+) -> None:
+    """Save the scheduling fields of a feed (see :mod:`worker.pacing`); None clears a field.
+    With ``previous``, only the fields that change are written."""
+    stored = _changes({name: "" if value is None else
+                       json.dumps(value) if isinstance(value, dict) else str(value)
+                       for name, value in fields.items()}, previous)
+    if stored:
+        client.hset(feed_key(key), mapping=stored)  # type: ignore[arg-type]
 
 
 def record_success(
@@ -146,9 +161,11 @@ def record_success(
     new_stories: int,
     problem: str | None,
     known_items: bytes | None = None,
+    previous: FeedState | None = None,
 ) -> None:
     """Record a poll that worked, with the validators for the next conditional GET, and
-    the items of its document known from now on, when it read one."""
+    the items of its document known from now on, when it read one. With ``previous``, only
+    the fields that change are written."""
     fields = {
         "url": url,
         "etag": validators.etag or "",
@@ -164,8 +181,11 @@ def record_success(
         fields["body_hash"] = body_hash
     if known_items is not None:
         fields[KNOWN_ITEMS_FIELD] = known_items
-    client.hset(feed_key(key), mapping=fields)  # type: ignore[arg-type]
-    client.hincrby(feed_key(key), "stories", new_stories)
+    changed = _changes(fields, previous)
+    if changed:
+        client.hset(feed_key(key), mapping=changed)  # type: ignore[arg-type]
+    if new_stories:
+        client.hincrby(feed_key(key), "stories", new_stories)
 
 
 def record_wait(client: Writer, key: str, message: str, status: int) -> None:
