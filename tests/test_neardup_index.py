@@ -73,7 +73,7 @@ def test_records_expire_with_the_window(redis_client: redis.Redis) -> None:
     index.record([("first", sig(LEAD), "first")])
     keys = redis_client.keys("feedwatch:near:*")
     assert len(keys) == 1 + neardup.BANDS
-    story_key = b"feedwatch:near:story:first"
+    story_key = neardup_index.story_key("first").encode()
     assert 0 < redis_client.ttl(story_key) <= 60
     assert all(59 <= redis_client.ttl(key) <= 120 for key in keys if key != story_key), \
         "band sets outlive the period they were added in by at least a window"
@@ -94,7 +94,7 @@ def test_a_story_is_found_in_the_next_period_but_not_after_it(
 def test_a_record_whose_signature_expired_is_not_a_match(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
     index.record([("first", sig(LEAD), "first")])
-    redis_client.delete("feedwatch:near:story:first")
+    redis_client.delete(neardup_index.story_key("first"))
     assert index.find("copy", sig(EDITED)) is None
 
 
@@ -126,7 +126,7 @@ def test_a_copy_of_a_copy_joins_the_first_story_s_cluster(redis_client: redis.Re
     first.record(first.stories)
     second = screen(index, [story("b", EDITED)], "annotate")
     second.record(second.stories)
-    redis_client.delete("feedwatch:near:story:a")  # only the copy is left to be found
+    redis_client.delete(neardup_index.story_key("a"))  # only the copy is left to be found
     third = screen(index, [story("c", EDITED + " Talks begin next month.")], "annotate")
     assert (third.stories[0].duplicate_of, third.stories[0].cluster) == ("b", "a")
 
@@ -243,3 +243,18 @@ def test_a_re_poll_looks_up_only_the_stories_not_published_before(
         assert poller.poll(feed).new == 1
     assert len(looked_up) == 3, "only the new story was screened on the re-poll"
     assert [s["duplicate_of"] for s in published(redis_client)] == [None, None, None]
+
+
+def test_under_one_band_value_only_the_latest_stories_are_kept(
+        redis_client: redis.Redis) -> None:
+    """Stories of one template share band values: their lists stay bounded, and the oldest
+    leave them first."""
+    index = NearDuplicateIndex(redis_client)
+    count = neardup_index.MAX_CANDIDATES_PER_BAND + 5
+    for n in range(count):  # one at a time: each recorded later than the one before
+        index.record([(f"s{n}", sig(LEAD), f"s{n}")])
+    match = index.find("new", sig(LEAD))
+    assert match is not None and match.duplicate_of == "s5", "s0 to s4 pushed out"
+    for key in redis_client.keys("feedwatch:near:band:*"):
+        assert all(len(packed) == 8 * neardup_index.MAX_CANDIDATES_PER_BAND
+                   for packed in redis_client.hvals(key))

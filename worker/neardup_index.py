@@ -3,15 +3,20 @@
 For every published story that has a signature (:mod:`worker.neardup`), Redis keeps for
 :data:`WINDOW` seconds:
 
-- ``feedwatch:near:story:<id>``: a hash with the signature, the story's cluster and when it was
-  recorded;
-- ``feedwatch:near:band:<period>:<band key>``: for each of its LSH bands, a set of the ids of
-  the stories with that band recorded in that period (periods are :data:`WINDOW` long; a
-  lookup reads the current one and the one before, and a set expires after both).
+- ``feedwatch:near:story:<ref>``: a hash with the story's id, signature, cluster and when it
+  was recorded; ``<ref>`` is the hex of the story's *reference*, an 8-byte digest of its id;
+- ``feedwatch:near:band:<period>:<band number>``: one hash per LSH band number and period
+  (periods are :data:`WINDOW` long), whose fields are band values and whose values are the
+  packed references of the stories with that band value recorded in that period, the latest
+  :data:`MAX_CANDIDATES_PER_BAND`. A lookup reads the current period and the one before; a
+  band hash expires after both.
 
-A new story's candidates are the stories in its band sets; it is a near-duplicate of the earliest
-recorded candidate whose signature is similar enough. Per feed, ``near_duplicates`` says what
-then happens (see :func:`screen`).
+Packing the bands of all stories into 50 hashes a period, rather than one set per band value
+(51 keys a story, 8.5 kB each in bench/RESULTS.md), is what keeps the index at a few kB a story.
+
+A new story's candidates are the stories under its band values; it is a near-duplicate of the
+earliest recorded candidate whose signature is similar enough. Per feed, ``near_duplicates``
+says what then happens (see :func:`screen`).
 
 Races, and why they are acceptable: looking up and recording are separate steps, outside the
 atomic publish script. Two copies of a story polled at the same instant (by two workers, or two
@@ -25,6 +30,7 @@ deduplication of :mod:`worker.publish`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -41,33 +47,38 @@ WINDOW = 86400
 """Seconds a story is remembered (a day): copies of a wire story appear within hours of each
 other, and each remembered story costs about 10 kB of Redis memory (bench/RESULTS.md)."""
 MAX_CANDIDATES_PER_BAND = 50
-"""Band sets of templated stories can grow large; a lookup reads at most this many ids of each."""
+"""Stories of one template share band values; only the latest this many are kept under one."""
 
 
 _LOOKUP = """
--- KEYS: per story, its ARGV[1] band sets; ARGV[2]: most ids read from a set; ARGV[3]: the
--- prefix of story keys. Returns the candidate ids of each story, and (id, signature,
--- cluster, at) of every candidate still recorded. Story keys are derived from the ids read,
--- so this script suits a single Redis server, not a cluster.
-local per_story, most = tonumber(ARGV[1]), tonumber(ARGV[2])
+-- KEYS: per story, its ARGV[1] band hashes (each band number: this period's, the one before).
+-- ARGV[2]: the prefix of story keys; then per story its ARGV[1] band values, in KEYS' order.
+-- Returns the candidate references of each story, and (reference, id, signature, cluster, at)
+-- of every candidate still recorded. Story keys are derived from the references read, so this
+-- script suits a single Redis server, not a cluster.
+local per_story = tonumber(ARGV[1])
 local candidates, records, seen = {}, {}, {}
+local function hex(c) return string.format('%02x', string.byte(c)) end
 for first = 1, #KEYS, per_story do
-  local ids, mine = {}, {}
+  local refs, mine = {}, {}
   for k = first, first + per_story - 1 do
-    for _, id in ipairs(redis.call('SRANDMEMBER', KEYS[k], most)) do
-      if not mine[id] then mine[id] = true; ids[#ids + 1] = id end
+    local packed = redis.call('HGET', KEYS[k], ARGV[k + 2])
+    if packed then
+      for at = 1, #packed, 8 do
+        local ref = string.sub(packed, at, at + 7)
+        if not mine[ref] then mine[ref] = true; refs[#refs + 1] = ref end
+      end
     end
   end
-  candidates[#candidates + 1] = ids
-  for _, id in ipairs(ids) do
-    if not seen[id] then
-      seen[id] = true
-      local found = redis.call('HMGET', ARGV[3] .. id, 'signature', 'cluster', 'at')
+  candidates[#candidates + 1] = refs
+  for _, ref in ipairs(refs) do
+    if not seen[ref] then
+      seen[ref] = true
+      local story = ARGV[2] .. string.gsub(ref, '.', hex)
+      local found = redis.call('HMGET', story, 'id', 'signature', 'cluster', 'at')
       if found[1] then
-        records[#records + 1] = id
-        records[#records + 1] = found[1]
-        records[#records + 1] = found[2]
-        records[#records + 1] = found[3]
+        records[#records + 1] = ref
+        for i = 1, 4 do records[#records + 1] = found[i] end
       end
     end
   end
@@ -76,20 +87,25 @@ return {candidates, records}
 """
 
 _RECORD = """
--- ARGV[1]: seconds a story is kept; ARGV[2]: when this period's band sets expire; ARGV[3]: now.
--- Then per story: its number of bands n, id, signature, cluster; KEYS: per story, its story
--- key, then its n band sets.
-local key, arg = 1, 4
+-- ARGV[1]: seconds a story is kept; ARGV[2]: when this period's band hashes expire; ARGV[3]:
+-- now; ARGV[4]: most references kept under one band value. Then per story: its number of
+-- bands n, id, reference, signature, cluster, and its n band values; KEYS: per story, its
+-- story key, then its n band hashes.
+local keep = tonumber(ARGV[4]) * 8
+local key, arg = 1, 5
 while arg <= #ARGV do
-  local bands, id = tonumber(ARGV[arg]), ARGV[arg + 1]
-  redis.call('HSET', KEYS[key], 'signature', ARGV[arg + 2], 'cluster', ARGV[arg + 3],
-    'at', ARGV[3])
+  local bands, ref = tonumber(ARGV[arg]), ARGV[arg + 2]
+  redis.call('HSET', KEYS[key], 'id', ARGV[arg + 1], 'signature', ARGV[arg + 3],
+    'cluster', ARGV[arg + 4], 'at', ARGV[3])
   redis.call('EXPIRE', KEYS[key], ARGV[1])
   for b = 1, bands do
-    redis.call('SADD', KEYS[key + b], id)
-    redis.call('EXPIREAT', KEYS[key + b], ARGV[2])
+    local band, value = KEYS[key + b], ARGV[arg + 4 + b]
+    local packed = (redis.call('HGET', band, value) or '') .. ref
+    if #packed > keep then packed = string.sub(packed, -keep) end
+    redis.call('HSET', band, value, packed)
+    redis.call('EXPIREAT', band, ARGV[2])
   end
-  key, arg = key + bands + 1, arg + 4
+  key, arg = key + bands + 1, arg + 5 + bands
 end
 return 1
 """
@@ -136,20 +152,25 @@ class NearDuplicateIndex:
         if not wanted:
             return []
         period = int(time.time() // self._window)
-        keys = [_band_key(recent, band) for _story_id, signature in wanted
-                for band in neardup.bands(signature) for recent in (period, period - 1)]
+        keys: list[str] = []
+        values: list[bytes] = []
+        for _story_id, signature in wanted:
+            for number, value in _bands(signature):
+                for recent in (period, period - 1):
+                    keys.append(_band_key(recent, number))
+                    values.append(value)
         candidates, flat = self._lookup(
-            keys=keys, args=[2 * neardup.BANDS, MAX_CANDIDATES_PER_BAND, PREFIX + "story:"])
+            keys=keys, args=[2 * neardup.BANDS, PREFIX + "story:", *values])
         records = {
-            found.decode(): _Recorded(found.decode(), Signature.from_bytes(sig), cluster.decode(),
-                                      float(at))
-            for found, sig, cluster, at in zip(*[iter(flat)] * 4, strict=True)}
+            ref: _Recorded(found.decode(), Signature.from_bytes(sig), cluster.decode(), float(at))
+            for ref, found, sig, cluster, at in zip(*[iter(flat)] * 5, strict=True)}
         matches_of: list[Match | None] = []
-        for (story_id, signature), ids in zip(wanted, candidates, strict=True):
+        for (story_id, signature), refs in zip(wanted, candidates, strict=True):
             matches = [
-                records[i] for i in (raw.decode() for raw in ids)
-                if i in records and i != story_id and records[i].cluster != story_id
-                and neardup.similarity(signature, records[i].signature) >= neardup.THRESHOLD
+                records[ref] for ref in refs
+                if ref in records and records[ref].id != story_id
+                and records[ref].cluster != story_id
+                and neardup.similarity(signature, records[ref].signature) >= neardup.THRESHOLD
             ]
             first = min(matches, key=lambda r: (r.at, r.id), default=None)
             matches_of.append(None if first is None else Match(first.id, first.cluster))
@@ -162,12 +183,15 @@ class NearDuplicateIndex:
         now = time.time()
         period = int(now // self._window)
         keys: list[str] = []
-        args: list[str | bytes | float] = [self._window, (period + 2) * self._window, repr(now)]
+        args: list[str | bytes | float] = [
+            self._window, (period + 2) * self._window, repr(now), MAX_CANDIDATES_PER_BAND]
         for story_id, signature, cluster in stories:
-            bands = neardup.bands(signature)
-            keys.append(_story_key(story_id))
-            keys.extend(_band_key(period, band) for band in bands)
-            args.extend([len(bands), story_id, signature.to_bytes(), cluster])
+            bands = _bands(signature)
+            reference = _reference(story_id)
+            keys.append(_story_key(reference))
+            keys.extend(_band_key(period, number) for number, _ in bands)
+            args.extend([len(bands), story_id, reference, signature.to_bytes(), cluster])
+            args.extend(value for _, value in bands)
         self._record(keys=keys, args=args)
 
 
@@ -231,12 +255,28 @@ def _in_batch(screened: Screened, signature: Signature, story_id: str) -> Match 
     return None
 
 
-def _story_key(story_id: str) -> str:
-    return f"{PREFIX}story:{story_id}"
+def _reference(story_id: str) -> bytes:
+    """The 8 bytes a story is listed under in the band hashes."""
+    return hashlib.blake2b(story_id.encode(), digest_size=8).digest()
 
 
-def _band_key(period: int, band: str) -> str:
-    return f"{PREFIX}band:{period}:{band}"
+def story_key(story_id: str) -> str:
+    """Where a story's signature is recorded."""
+    return _story_key(_reference(story_id))
 
 
-__all__ = ["Match", "NearDuplicateIndex", "Screened", "screen"]
+def _story_key(reference: bytes) -> str:
+    return f"{PREFIX}story:{reference.hex()}"
+
+
+def _band_key(period: int, number: str) -> str:
+    return f"{PREFIX}band:{period}:{number}"
+
+
+def _bands(signature: Signature) -> list[tuple[str, bytes]]:
+    """The signature's LSH bands as (band number, 8-byte band value)."""
+    return [(number, bytes.fromhex(value))
+            for number, value in (band.split(":") for band in neardup.bands(signature))]
+
+
+__all__ = ["Match", "NearDuplicateIndex", "Screened", "screen", "story_key"]
