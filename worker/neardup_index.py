@@ -12,7 +12,7 @@ For every published story that has a signature (:mod:`worker.neardup`), Redis ke
   band hash expires after both.
 
 Packing the bands of all stories into 50 hashes a period, rather than one set per band value
-(51 keys a story, 8.5 kB each in bench/RESULTS.md), is what keeps the index at a few kB a story.
+(51 keys and 8.5 kB a story in bench/RESULTS.md), keeps the index at about 3.6 kB a story.
 
 A new story's candidates are the stories under its band values; it is a near-duplicate of the
 earliest recorded candidate whose signature is similar enough. Per feed, ``near_duplicates``
@@ -45,7 +45,7 @@ from worker.types import Story
 PREFIX = "feedwatch:near:"
 WINDOW = 86400
 """Seconds a story is remembered (a day): copies of a wire story appear within hours of each
-other, and each remembered story costs about 10 kB of Redis memory (bench/RESULTS.md)."""
+other, and each remembered story costs about 3.6 kB of Redis memory (bench/RESULTS.md)."""
 MAX_CANDIDATES_PER_BAND = 50
 """Stories of one template share band values; only the latest this many are kept under one."""
 
