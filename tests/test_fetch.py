@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 
 import httpx
@@ -98,3 +99,19 @@ def test_a_gzip_body_is_decompressed(feed_server: FeedServer, client: httpx.Clie
     body = rss([item(1)])
     url = feed_server.serve("/gz", gzip.compress(body), headers={"Content-Encoding": "gzip"})
     assert fetch(client, url, max_bytes=1 << 20, deadline=5).content == body
+
+
+@pytest.mark.parametrize("guard", [False, True])
+def test_each_host_gets_its_own_pool_and_all_share_one_tls_context(
+        feed_server: FeedServer, guard: bool) -> None:
+    """A pool per host keeps each request's walk over connections short; one TLS context
+    for all keeps the CA bundle loaded once, not once per host (about 1 MB each)."""
+    url = feed_server.serve("/f.xml", rss([item(1)]))
+    other_host = url.replace("127.0.0.1", "127.0.0.2")
+    client = new_client("feedwatch-test", timeout=2.0, guard=guard)
+    for target in (url, other_host, url):  # nobody listens on 127.0.0.2; the guard refuses both
+        with contextlib.suppress(FetchError):
+            fetch(client, target, max_bytes=1_000_000, deadline=2.0)
+    pools = list(client._transport._pools.values())  # type: ignore[attr-defined]
+    assert len(pools) == 2
+    assert pools[0]._pool._ssl_context is pools[1]._pool._ssl_context

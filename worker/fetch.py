@@ -82,12 +82,14 @@ def new_client(
     :mod:`worker.netguard`): use it for URLs a remote party chose.
     """
     limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
+    tls = httpx.create_ssl_context()  # one for all pools: each loads the CA bundle (~1 MB)
     return httpx.Client(
         headers={"User-Agent": user_agent, "Accept": ACCEPT},
         follow_redirects=False,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         transport=PerHostTransport(
-            lambda: guarded_transport(limits) if guard else httpx.HTTPTransport(limits=limits)),
+            lambda: guarded_transport(limits, tls) if guard
+            else httpx.HTTPTransport(verify=tls, limits=limits)),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 import typing
 
 import httpcore
@@ -97,10 +98,11 @@ class GuardedBackend(httpcore.NetworkBackend):
 class GuardedTransport(httpx.HTTPTransport):
     """An httpx transport whose connections go through :class:`GuardedBackend` (no proxy)."""
 
-    def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
+    def __init__(self, limits: httpx.Limits, tls: ssl.SSLContext | None = None) -> None:
+        tls = tls or httpx.create_ssl_context(trust_env=False)
+        super().__init__(verify=tls, limits=limits, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=tls,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
@@ -108,6 +110,9 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def guarded_transport(limits: httpx.Limits | None = None) -> httpx.HTTPTransport:
-    """A transport for requests to URLs that a remote party chose (redirects, article links)."""
-    return GuardedTransport(limits or httpx.Limits())
+def guarded_transport(
+    limits: httpx.Limits | None = None, tls: ssl.SSLContext | None = None,
+) -> httpx.HTTPTransport:
+    """A transport for requests to URLs that a remote party chose (redirects, article links);
+    ``tls`` shares one TLS context (and its loaded CA bundle) among transports."""
+    return GuardedTransport(limits or httpx.Limits(), tls)
