@@ -56,7 +56,9 @@ def test_a_lease_admits_one_poller_until_released(redis_client: redis.Redis) -> 
     first = schedule.lease("feed")
     assert hosts.turn("host", lease=first).granted
     assert hosts.turn("host", lease=schedule.lease("feed")).reason == "leased"
-    schedule.release("feed", "someone-elses-token")
+    with redis_client.pipeline(transaction=False) as pipe:
+        schedule.release("feed", "someone-elses-token", pipe)
+        pipe.execute()
     assert hosts.turn("host", lease=schedule.lease("feed")).reason == "leased", \
         "only the holder can release"
     with redis_client.pipeline(transaction=False) as pipe:

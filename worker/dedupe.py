@@ -54,9 +54,12 @@ def shared_urls(
     return shared
 
 
+URL_DIGEST_BYTES = 4
+
+
 def url_digest(url: str | None) -> bytes:
     """A short digest of a story's URL, to tell whether two items share their link."""
-    return hashlib.blake2b((url or "").encode(), digest_size=4).digest()
+    return hashlib.blake2b((url or "").encode(), digest_size=URL_DIGEST_BYTES).digest()
 
 
 def marks(story: Story, shared: Collection[str] = ()) -> list[str]:

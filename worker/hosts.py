@@ -102,8 +102,9 @@ class HostLimits:
         at = time.time() if now is None else now
         token = uuid.uuid4().hex
         keys = [HOST_PREFIX + host, SLOTS_PREFIX + host]
-        args: list[str | float] = [at, token, self.max_concurrent, self.min_spacing,
-                              self.request_seconds, self.max_wait, BUSY_RETRY]
+        args: list[str | float] = [
+            at, token, self.max_concurrent, self.min_spacing, self.request_seconds,
+            self.max_wait, BUSY_RETRY]
         if lease is not None:
             keys.append(lease.key)
             args.extend([lease.token, lease.milliseconds])

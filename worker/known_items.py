@@ -20,12 +20,12 @@ import hashlib
 from collections.abc import Mapping
 
 from worker.config import FeedConfig, Settings
+from worker.dedupe import URL_DIGEST_BYTES
+from worker.parse.split import DIGEST_BYTES
 
 FIELD = "items"
 FORMAT = b"known-items-1"
-ITEM_BYTES = 8
-URL_BYTES = 4
-"""Sizes of an item's digest and of its URL's (:func:`worker.dedupe.url_digest`)."""
+ITEM_BYTES, URL_BYTES = DIGEST_BYTES, URL_DIGEST_BYTES
 
 
 def fingerprint(feed: FeedConfig, settings: Settings) -> bytes:

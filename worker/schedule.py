@@ -46,7 +46,6 @@ class Schedule:
         self._client = client
         self.lease_seconds = lease_seconds
         self._claim = client.register_script(_CLAIM)
-        self._release = client.register_script(_RELEASE)
 
     def sync(self, feed_keys: Iterable[str], now: float | None = None) -> None:
         """Make the schedule hold exactly these feeds: new ones due now, removed ones gone."""
@@ -105,9 +104,7 @@ class Schedule:
         return bool(self._client.eval(
             _RENEW, 1, lease.key, lease.token, lease.milliseconds))
 
-    def release(self, key: str, token: str, pipe: redis.client.Pipeline | None = None) -> None:
-        """Give up a lease, if this token still holds it."""
-        if pipe is None:
-            self._release(keys=[LEASE_PREFIX + key], args=[token])
-        else:  # EVAL, not a registered script: a pipeline would check scripts in a round trip
-            pipe.eval(_RELEASE, 1, LEASE_PREFIX + key, token)
+    def release(self, key: str, token: str, pipe: redis.client.Pipeline) -> None:
+        """Give up a lease, if this token still holds it, with the poll's bookkeeping."""
+        # EVAL, not a registered script: a pipeline would check scripts in a round trip
+        pipe.eval(_RELEASE, 1, LEASE_PREFIX + key, token)

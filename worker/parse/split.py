@@ -35,6 +35,8 @@ _ITEM_PATHS = {
 }
 _RSS090_PATH = (f"{RDF} RDF", f"{RSS090} item")
 _ITEM_NAMES = ("item", "entry")
+DIGEST_BYTES = 8
+"""Size of an item's digest (:meth:`Split.digests`)."""
 _END_TAG = re.compile(rb"</(?:[^\s>:]+:)?([^\s>:]+)\s*>")
 
 
@@ -47,7 +49,7 @@ class Split:
 
     def digests(self) -> list[bytes]:
         """Each item's identity: an 8-byte digest of its bytes."""
-        return [hashlib.blake2b(self.content[start:end], digest_size=8).digest()
+        return [hashlib.blake2b(self.content[start:end], digest_size=DIGEST_BYTES).digest()
                 for start, end in self.spans]
 
     def without(self, dropped: set[int]) -> bytes:
