@@ -58,7 +58,7 @@ def test_errors_back_off_and_the_first_success_brings_the_interval_back(
     assert runtime.poll("flaky").new == 1  # type: ignore[union-attr]
     healed = state.load(redis_client, "flaky")
     assert (healed.errors, healed.interval, healed.interval_why) == (0, 10, "configured")
-    assert 9 < due_in(runtime, "flaky") <= 11
+    assert 5 <= due_in(runtime, "flaky") <= 15, "back on its 10 s cadence"
 
 
 def test_gone_feeds_retire_and_a_new_url_revives_them(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from email.utils import formatdate
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,6 +19,7 @@ from worker.interval import (
     count_new,
     feed_minimum,
     header_minimum,
+    next_poll,
     retry_after_time,
     stories_per_day,
 )
@@ -92,10 +95,43 @@ def test_backoff_doubles_up_to_max_interval_with_jitter() -> None:
     assert after_error(BOUNDS, 10_000, uniform=no_jitter).interval == 3600
 
 
-def test_jitter_spreads_feeds_sharing_an_interval() -> None:
-    delays = {after_success(BOUNDS, stories_per_day=None, publisher=[]).delay for _ in range(50)}
-    assert len(delays) == 50
-    assert all(300 <= d <= 330 for d in delays)
+def test_feeds_sharing_an_interval_are_spread_over_it() -> None:
+    plan = after_success(BOUNDS, stories_per_day=None, publisher=[])
+    nexts = [next_poll(plan, f"feed-{n}", started=1000.0, now=1000.5) for n in range(1000)]
+    assert all(1150 <= t < 1450 for t in nexts), "half a period to one and a half after"
+    per_minute = Counter(int((t - 1150) // 60) for t in nexts)
+    assert sorted(per_minute) == [0, 1, 2, 3, 4]
+    assert all(150 < count < 250 for count in per_minute.values()), per_minute
+
+
+@given(st.lists(st.floats(0, 0.45), min_size=1, max_size=200), st.text(max_size=20))
+def test_a_cadence_does_not_drift_when_polls_start_late(
+        lateness: list[float], key: str) -> None:
+    """However late each poll starts (under half a period) and however long it takes, a feed
+    with a 300 s interval is polled once per 300 s: n polls span n periods."""
+    plan = after_success(BOUNDS, stories_per_day=None, publisher=[])
+    due = next_poll(plan, key, started=0.0, now=0.0)
+    first = due
+    for late in lateness:
+        started = due + late * 300
+        due = next_poll(plan, key, started=started, now=started + 7.0)
+        assert due >= started + 150
+    assert due - first == pytest.approx(300 * len(lateness))
+
+
+def test_a_poll_running_very_late_skips_a_point_of_its_grid() -> None:
+    plan = after_success(BOUNDS, stories_per_day=None, publisher=[])
+    on_time = next_poll(plan, "k", started=0.0, now=0.0)
+    late = next_poll(plan, "k", started=on_time + 200, now=on_time + 201)
+    assert late == pytest.approx(on_time + 600), "not back 100 s after a poll"
+
+
+def test_delays_the_publisher_or_an_error_set_count_from_now() -> None:
+    asked = after_success(BOUNDS, stories_per_day=None, publisher=[(900.0, "max-age=900")])
+    assert not asked.cadence
+    assert next_poll(asked, "k", started=0.0, now=50.0) == 50.0 + asked.delay
+    backoff = after_error(BOUNDS, 2)
+    assert next_poll(backoff, "k", started=0.0, now=50.0) == 50.0 + backoff.delay
 
 
 def test_asked_to_wait_until_the_given_time() -> None:

@@ -8,14 +8,18 @@
   it back.
 - When the server asked us to wait (429, 503 with Retry-After) the next poll is after that.
 
-Every delay carries jitter so that feeds sharing an interval spread out instead of moving in
-step; the jitter only ever lengthens a publisher's minimum, never shortens it.
+A feed polled at its own pace (configured, or following its rhythm) keeps a *cadence*: its
+polls land on a grid of multiples of its interval, shifted by a phase drawn from its key, so
+feeds sharing an interval are spread evenly and the time a poll waits for a tick, a worker and
+its fetch does not add up period after period (:func:`next_poll`). The other delays carry
+jitter instead, which only ever lengthens a publisher's minimum, never shortens it.
 """
 
 from __future__ import annotations
 
 import random
 import re
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,7 +28,7 @@ from typing import Any
 
 DAY = 86400.0
 JITTER = 0.1
-"""Delays after a success are stretched by a random 0-10%."""
+"""Delays the publisher set are stretched by a random 0-10%."""
 MAX_PUBLISHER_MINIMUM = DAY
 """A publisher's minimum is believed up to one day: a feed with a year-long max-age is still
 polled daily."""
@@ -49,12 +53,14 @@ class Bounds:
 
 @dataclass(frozen=True)
 class Plan:
-    """The next poll: ``delay`` seconds from now (jitter included); ``interval`` and ``why``
-    are what ``feedwatch status`` shows."""
+    """The next poll: ``delay`` seconds from now (jitter included), or, for a plan on the
+    feed's ``cadence``, its period; ``interval`` and ``why`` are what ``feedwatch status``
+    shows. :func:`next_poll` turns a plan into a time."""
 
     delay: float
     interval: int
     why: str
+    cadence: bool = False
 
 
 Random = Callable[[float, float], float]
@@ -79,7 +85,8 @@ def after_success(
     asked = max(publisher, default=None)
     if asked is not None and asked[0] > seconds:
         seconds, why = min(asked[0], MAX_PUBLISHER_MINIMUM), f"publisher asks: {asked[1]}"
-    return Plan(seconds * uniform(1.0, 1.0 + JITTER), round(seconds), why)
+        return Plan(seconds * uniform(1.0, 1.0 + JITTER), round(seconds), why)
+    return Plan(seconds, round(seconds), why, cadence=True)
 
 
 def after_error(bounds: Bounds, errors: int, uniform: Random = random.uniform) -> Plan:
@@ -95,6 +102,21 @@ def after_wait(until: float, now: float, status: int, uniform: Random = random.u
     seconds = max(until - now, 1.0)
     return Plan(seconds * uniform(1.0, 1.0 + JITTER), round(seconds),
                 f"asked to wait (HTTP {status} Retry-After)")
+
+
+def next_poll(plan: Plan, key: str, started: float, now: float) -> float:
+    """When to poll a feed next (Unix seconds), after a poll whose fetch ``started`` then.
+
+    A plan on the cadence lands on the feed's grid, at least half a period after this poll
+    started: a poll that ran late does not push the next ones later, and one that ran very
+    late skips a point of the grid rather than coming back at once. Any other plan counts from
+    ``now``."""
+    if not plan.cadence:
+        return now + plan.delay
+    period = plan.delay
+    phase = zlib.crc32(key.encode()) / 2**32 * period
+    earliest = started + period / 2
+    return earliest + (phase - earliest) % period
 
 
 def retry_after_time(value: str | None, now: float) -> float | None:

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import redis
 
-from worker import pacing, state
+from worker import interval, pacing, state
 from worker.config import FeedConfig, Settings, load_settings
 from worker.connection import connect, redis_url
 from worker.exceptions import ConfigError
@@ -177,7 +177,7 @@ class Runtime:
                         feed.key, decision.retired)
             self.schedule.retire(feed.key, feed.url)
             return outcome, None
-        return outcome, time.time() + decision.plan.delay
+        return outcome, interval.next_poll(decision.plan, feed.key, turn.at, time.time())
 
     def _sync(self) -> None:
         """The schedule holds the enabled feeds, less those retired at their current URL."""
