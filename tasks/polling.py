@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from worker.celery_app import POLL_TASK, TICK_TASK, app
+from worker.celery_app import POLL_TASK, QUEUE, TICK_TASK, app
 from worker.runtime import Runtime
 
 BATCH = 50
@@ -23,8 +23,9 @@ def runtime() -> Runtime:
 
 @app.task(name=TICK_TASK)  # type: ignore[untyped-decorator]
 def tick() -> int:
-    """Claim the feeds that are due and send them to the workers in batches."""
-    keys = runtime().tick()
+    """Claim the feeds that are due and send them to the workers in batches; no more than a
+    tick's worth wait in the queue."""
+    keys = runtime().tick(queue=QUEUE, feeds_per_task=BATCH)
     for start in range(0, len(keys), BATCH):
         poll.apply_async(args=[keys[start:start + BATCH]],
                          expires=runtime().schedule.lease_seconds)

@@ -15,7 +15,7 @@ from worker import state
 from worker.config import FeedConfig, Settings
 from worker.poll import Poller
 from worker.runtime import Runtime
-from worker.schedule import LEASE_PREFIX
+from worker.schedule import LEASE_PREFIX, SCHEDULE_KEY
 
 Make = Callable[..., Runtime]
 
@@ -188,3 +188,20 @@ def test_the_interval_is_never_shorter_than_the_publisher_asks(
     assert (remembered.interval, remembered.interval_why) == (
         900, "publisher asks: Cache-Control max-age=900")
     assert 899 < due_in(runtime, "cached") <= 990
+
+
+def test_a_tick_claims_no_more_than_the_queue_has_room_for(
+        runtime_for: Make, redis_client: redis.Redis) -> None:
+    """Workers that fall behind do not get a growing backlog: feeds waiting in the broker's
+    queue count against a tick's limit, and the rest stay due in the schedule."""
+    feeds = [FeedConfig(key=f"f{n}", url=f"http://127.0.0.1:9/{n}") for n in range(100)]
+    runtime = runtime_for(*feeds)
+    redis_client.zadd(SCHEDULE_KEY, {f.key: 0 for f in feeds})  # all due again
+    redis_client.delete("test:queue")
+    redis_client.rpush("test:queue", *range(7))
+    claimed = runtime.tick(limit=100, queue="test:queue", feeds_per_task=10)
+    assert len(claimed) == 30, "7 waiting tasks of 10 feeds leave room for 30"
+    redis_client.rpush("test:queue", *range(3))
+    assert runtime.tick(limit=100, queue="test:queue", feeds_per_task=10) == []
+    redis_client.delete("test:queue")
+    assert len(runtime.tick(limit=100, queue="test:queue", feeds_per_task=10)) == 70

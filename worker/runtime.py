@@ -60,8 +60,15 @@ class Runtime:
         self._threads = ThreadPoolExecutor(POLL_THREADS, thread_name_prefix="poll")
         self._synced_at = 0.0
 
-    def tick(self, limit: int = TICK_LIMIT) -> list[str]:
+    def tick(
+        self, limit: int = TICK_LIMIT, queue: str | None = None, feeds_per_task: int = 1,
+    ) -> list[str]:
         """Bring the schedule in line with the config if needed; claim the feeds now due.
+
+        With ``queue``, the broker's list of tasks waiting for a worker, the feeds waiting
+        there (``feeds_per_task`` each) count against ``limit``: when the workers fall behind
+        (a first start with many feeds, slow origins) the backlog stays at one tick's worth
+        instead of growing until claims run out and the same feeds are claimed again.
 
         With Redis unreachable the tick claims nothing and says so in one line: the next tick
         after Redis is back finds the same feeds due."""
@@ -69,7 +76,9 @@ class Runtime:
             if self._reload() or time.monotonic() - self._synced_at > RESYNC_SECONDS:
                 self._sync()
                 self._synced_at = time.monotonic()
-            return self.schedule.claim_due(limit)
+            if queue is not None:
+                limit -= int(self.client.llen(queue)) * feeds_per_task
+            return self.schedule.claim_due(limit) if limit > 0 else []
         except REDIS_GONE as exc:
             log.warning("tick skipped, Redis is unreachable (%s)", exc)
             return []
