@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery import signals
+
 from worker.celery_app import POLL_TASK, QUEUE, TICK_TASK, app
 from worker.runtime import Runtime
 
@@ -33,6 +35,14 @@ def tick() -> int:
 
 
 @app.task(name=POLL_TASK)  # type: ignore[untyped-decorator]
-def poll(keys: list[str]) -> list[dict[str, Any] | None]:
-    """Poll a batch of feeds at once."""
-    return [o.__dict__ if o else None for o in runtime().poll_batch(keys)]
+def poll(keys: list[str]) -> int:
+    """Hand a batch of feeds to this process's poll threads; return how many it took (the
+    others are gone from the config). The task ends before the last of them are polled."""
+    return len(runtime().start_batch(keys))
+
+
+@signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]
+def _finish_polls(**_: Any) -> None:
+    """A worker stopping (warm shutdown) first finishes the polls its process holds."""
+    if _runtime is not None:
+        _runtime.drain()

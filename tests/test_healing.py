@@ -156,6 +156,23 @@ def test_a_feed_leased_by_another_worker_is_skipped(
     assert feed_server.hits("/f") == []
 
 
+def test_a_state_read_before_another_workers_poll_is_read_again_under_the_lease(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    """A batch reads its feeds' states before it takes each feed's lease. When another
+    worker polls a feed in between, the poll starts from that worker's state (its
+    validators, its known stories), not from the stale copy."""
+    url = feed_server.serve("/f", rss([item(1)]))
+    runtime = runtime_for(FeedConfig(key="f", url=url))
+    [(feed, stale)] = runtime._load(["f"])
+    assert runtime.poll("f").new == 1  # type: ignore[union-attr]  # the other worker
+    feed_server.serve("/f", rss([item(1), item(2)]))
+    assert runtime.poll("f").new == 1  # type: ignore[union-attr]
+    outcome = runtime._poll_leased(feed, stale, runtime.poller)
+    assert outcome is not None and outcome.status == 304, "sent the newer ETag"
+    assert feed_server.hits("/f")[-1].get("If-None-Match")
+    assert state.load(redis_client, "f").stories == 2, "nothing counted twice"
+
+
 def test_a_feed_that_crashes_costs_nothing_to_the_rest_of_its_batch(
         runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -205,3 +222,20 @@ def test_a_tick_claims_no_more_than_the_queue_has_room_for(
     assert runtime.tick(limit=100, queue="test:queue", feeds_per_task=10) == []
     redis_client.delete("test:queue")
     assert len(runtime.tick(limit=100, queue="test:queue", feeds_per_task=10)) == 70
+
+
+def test_a_batch_is_handed_over_without_waiting_for_its_slowest_feed(
+        runtime_for: Make, feed_server: FeedServer) -> None:
+    """A poll task returns once its feeds are in the process's hands, so the process takes
+    the next batch while a slow origin still answers; draining waits for them all."""
+    slow = FeedConfig(key="slow", url=feed_server.serve("/slow", rss([item(1)]), delay=0.8))
+    fast = FeedConfig(key="fast", url=feed_server.serve("/fast", rss([item(2)])))
+    runtime = runtime_for(slow, fast)
+    handed = time.monotonic()
+    started = runtime.start_batch(["slow", "fast", "not in the config"])
+    assert time.monotonic() - handed < 0.5
+    assert set(started) == {"slow", "fast"}
+    assert not started["slow"].done()
+    runtime.drain()
+    assert started["slow"].done() and started["slow"].result().new == 1  # type: ignore[union-attr]
+    assert started["fast"].result().new == 1  # type: ignore[union-attr]

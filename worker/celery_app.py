@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from celery import Celery, signals
+from kombu.entity import Queue
 
 from worker.broker import survive_broker_restarts
 from worker.config import Settings, load_settings
@@ -21,6 +22,10 @@ from worker.exceptions import ConfigError, RedisUnavailable
 TICK_TASK = "feedwatch.tick"
 POLL_TASK = "feedwatch.poll"
 QUEUE = "feedwatch"
+TICK_QUEUE = "feedwatch.tick"
+"""Ticks have their own queue: kombu serves a worker's queues in turn, so a tick waits for at
+most one poll task instead of every poll task ahead of it (and expiring there, a tick's claims
+came seconds late whenever the workers had a backlog)."""
 
 
 def create_app(settings: Settings, broker_url: str) -> Celery:
@@ -28,8 +33,11 @@ def create_app(settings: Settings, broker_url: str) -> Celery:
     app = Celery("feedwatch", broker=broker_url, include=["tasks.polling"])
     app.conf.update(
         task_default_queue=QUEUE,
+        task_queues=(Queue(QUEUE), Queue(TICK_QUEUE)),  # type: ignore[no-untyped-call]
+        task_routes={TICK_TASK: {"queue": TICK_QUEUE}},
         task_ignore_result=True,
-        # A poll is acknowledged only once it finished: a killed worker's poll runs again.
+        # A task is acknowledged once its feeds are in a worker's hands; a feed whose worker
+        # died is claimed again when its lease runs out (worker.schedule).
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,

@@ -39,7 +39,9 @@ redis.call('ZADD', KEYS[2], start + ttl, token)
 redis.call('EXPIRE', KEYS[1], math.ceil(ttl + max_wait + spacing) + 60)
 redis.call('EXPIRE', KEYS[2], math.ceil(ttl + max_wait) + 60)
 if lease then redis.call('SET', lease, ARGV[8], 'PX', ARGV[9]) end
-return {1, tostring(start), 'granted'}
+local watched = false
+if KEYS[4] then watched = redis.call('HGET', KEYS[4], ARGV[10]) end
+return {1, tostring(start), 'granted', watched}
 """
 
 _PAUSE = """
@@ -59,6 +61,9 @@ class Lease:
     key: str
     token: str
     milliseconds: int
+    watch: tuple[str, str] | None = None
+    """A hash and field read once the lease is taken (:attr:`Turn.watched`): what the last
+    holder wrote there tells whether a copy read before taking the lease is still current."""
 
 
 def host_of(url: str) -> str:
@@ -77,6 +82,8 @@ class Turn:
     """"granted", or why not: "paused" (the host asked), "busy" (cap reached), "booked", or
     "leased" (another worker holds the feed's lease)."""
     token: str = ""
+    watched: str | None = None
+    """The value of the lease's ``watch`` field when the turn was granted."""
 
 
 class HostLimits:
@@ -108,8 +115,12 @@ class HostLimits:
         if lease is not None:
             keys.append(lease.key)
             args.extend([lease.token, lease.milliseconds])
-        granted, when, reason = self._acquire(keys=keys, args=args)
-        return Turn(bool(granted), float(when), reason.decode(), token if granted else "")
+            if lease.watch is not None:
+                keys.append(lease.watch[0])
+                args.append(lease.watch[1])
+        granted, when, reason, *watched = self._acquire(keys=keys, args=args)
+        value = watched[0].decode() if watched and watched[0] is not None else None
+        return Turn(bool(granted), float(when), reason.decode(), token if granted else "", value)
 
     def wait_for(self, host: str, lease: Lease | None = None) -> Turn:
         """Book a turn and sleep until it starts; a refused turn is returned at once."""

@@ -4,9 +4,10 @@ The config file is re-read when it changes, so added, removed or edited feeds ta
 next tick without a restart. An edit that breaks the file is logged and the last good config
 stays in force.
 
-A poll task carries a batch of feeds, polled at once by a pool of threads sharing one HTTP
-client; each feed is polled under its lease, in its turn for its host (:mod:`worker.hosts`), and
-then rescheduled as its outcome says (:mod:`worker.pacing`).
+A poll task hands a batch of feeds to a pool of threads sharing one HTTP client, and returns
+once they have their places, so a process goes on to the next batch while the last feeds of
+this one are polled. Each feed is polled under its lease, in its turn for its host
+(:mod:`worker.hosts`), and then rescheduled as its outcome says (:mod:`worker.pacing`).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
 import redis
@@ -42,7 +44,9 @@ TICK_LIMIT = 5000
 """Most feeds one tick claims: 1000 feeds/s at the default 5 s tick (100,000 feeds at a 5-minute
 interval need 333/s)."""
 POLL_THREADS = 16
-"""Feeds of one batch polled at the same time by one worker process."""
+"""Feeds polled at the same time by one worker process."""
+POLLS_IN_FLIGHT = 2 * POLL_THREADS
+"""Feeds a worker process holds at once: as many waiting for a thread as being polled."""
 HOST_MAX_WAIT = 2.0
 """Seconds a poll may wait for its host's turn before the feed goes back to the schedule."""
 
@@ -58,6 +62,7 @@ class Runtime:
         self._http: list[httpx.Client] = []
         self._poller: Poller | None = None
         self._threads = ThreadPoolExecutor(POLL_THREADS, thread_name_prefix="poll")
+        self._room = threading.BoundedSemaphore(POLLS_IN_FLIGHT)
         self._synced_at = 0.0
 
     def tick(
@@ -84,8 +89,19 @@ class Runtime:
             return []
 
     def poll_batch(self, keys: Iterable[str]) -> list[PollOutcome | None]:
-        """Poll a batch of feeds at the same time; None for a feed not polled (gone from the
-        config, leased by another worker, or failed: see :meth:`_poll_guarded`).
+        """Poll a batch of feeds at the same time and wait for them; None for a feed not
+        polled (gone from the config, leased by another worker, or failed: see
+        :meth:`_poll_guarded`)."""
+        wanted = list(keys)
+        started = self.start_batch(wanted)
+        return [started[key].result() if key in started else None for key in wanted]
+
+    def start_batch(self, keys: Iterable[str]) -> dict[str, Future[PollOutcome | None]]:
+        """Hand a batch of feeds to this process's poll threads and return as soon as each has
+        its place, with their futures by key: a worker does not wait for a batch's slowest
+        feed before it takes the next batch, and keeps up to :data:`POLLS_IN_FLIGHT` feeds in
+        hand. A feed whose worker dies before its poll ended is polled again when its lease
+        runs out (its claim in the schedule, before it was leased).
 
         The remembered states of the whole batch are read in one round trip to Redis; each
         feed then takes one to get its lease and its host's turn, and one for its
@@ -98,11 +114,21 @@ class Runtime:
         except REDIS_GONE as exc:
             log.warning("poll of a batch abandoned (feeds: %d), Redis is unreachable (%s); "
                         "they are polled again when Redis is back", len(wanted), exc)
-            return [None] * len(wanted)
-        done = self._threads.map(
-            lambda pair: self._poll_guarded(pair[0], pair[1], poller), loaded)
-        outcomes = {feed.key: outcome for (feed, _), outcome in zip(loaded, done, strict=True)}
-        return [outcomes.get(key) for key in wanted]
+            return {}
+        started = {}
+        for feed, before in loaded:
+            self._room.acquire()
+            future = self._threads.submit(self._poll_guarded, feed, before, poller)
+            future.add_done_callback(lambda _: self._room.release())
+            started[feed.key] = future
+        return started
+
+    def drain(self) -> None:
+        """Wait until every feed handed to this process's threads has been polled."""
+        for _ in range(POLLS_IN_FLIGHT):
+            self._room.acquire()
+        for _ in range(POLLS_IN_FLIGHT):
+            self._room.release()
 
     def poll(self, key: str) -> PollOutcome | None:
         """Poll one feed under its lease; None when it is gone from the config or leased."""
@@ -142,7 +168,7 @@ class Runtime:
     ) -> PollOutcome | None:
         """Poll when the feed's lease is free and its host allows (see :meth:`_poll_in_turn`);
         its bookkeeping goes to Redis in one round trip after the poll."""
-        lease = self.schedule.lease(feed.key)
+        lease = self.schedule.lease(feed.key, watch=state.poll_marker(feed.key))
         host = host_of(before.fetch_url(feed.url))
         turn = self.hosts.wait_for(host, lease)
         if turn.reason == "leased":
@@ -152,6 +178,8 @@ class Runtime:
             log.debug("%s: host %s %s, polled later", feed.key, host, turn.reason)
             self.schedule.reschedule(feed.key, turn.at + random.uniform(0, 1))
             return None
+        if turn.watched != before.poll_id:  # another worker polled it since the batch was read
+            before = state.load(self.client, feed.key)
         next_due: float | None = time.time() + feed.interval
         writes = self.client.pipeline(transaction=False)
         try:
@@ -161,6 +189,7 @@ class Runtime:
         finally:
             if next_due is not None:
                 self.schedule.reschedule(feed.key, next_due, writes)
+            state.mark_polled(writes, feed.key, lease.token)
             self.schedule.release(feed.key, lease.token, writes)
             writes.execute()
 
@@ -223,6 +252,7 @@ class Runtime:
         except ConfigError as exc:
             log.error("config changed but is not valid, keeping the previous one:\n%s", exc)
             return False
+        self.drain()  # the polls in flight use the HTTP clients about to be closed
         for http in self._http:
             http.close()
         self._http, self._poller = [], None

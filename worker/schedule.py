@@ -95,9 +95,9 @@ class Schedule:
         score = self._client.zscore(SCHEDULE_KEY, key)
         return float(score) if score is not None else None
 
-    def lease(self, key: str) -> Lease:
+    def lease(self, key: str, watch: tuple[str, str] | None = None) -> Lease:
         """A new lease for a feed, to be taken with its host's turn (:mod:`worker.hosts`)."""
-        return Lease(LEASE_PREFIX + key, uuid.uuid4().hex, int(self.lease_seconds * 1000))
+        return Lease(LEASE_PREFIX + key, uuid.uuid4().hex, int(self.lease_seconds * 1000), watch)
 
     def renew(self, lease: Lease) -> bool:
         """Start a held lease's time again; False when it is no longer held by its token."""

@@ -20,6 +20,9 @@ from worker.known_items import FIELD as KNOWN_ITEMS_FIELD
 FEED_PREFIX = "feedwatch:feed:"
 
 
+POLL_ID_FIELD = "poll_id"
+
+
 def feed_key(key: str) -> str:
     return f"{FEED_PREFIX}{key}"
 
@@ -60,6 +63,8 @@ class FeedState:
     rhythm: dict[str, int] = field(default_factory=dict)
     """New stories per day (YYYY-MM-DD) over the last days."""
     watched_since: float | None = None
+    poll_id: str | None = None
+    """The lease token of the last poll that wrote this state (:func:`mark_polled`)."""
     known_items: bytes = b""
     """The items of the last document already through the publish step, packed (see
     :mod:`worker.known_items`)."""
@@ -124,6 +129,7 @@ def from_hash(found: Mapping[bytes, bytes]) -> FeedState:
         header_minimum_why=raw.get("header_minimum_why") or None,
         rhythm=json.loads(raw["rhythm"]) if raw.get("rhythm") else {},
         watched_since=float(raw["watched_since"]) if raw.get("watched_since") else None,
+        poll_id=raw.get(POLL_ID_FIELD),
         known_items=known_items,
         stored=raw,
     )
@@ -203,6 +209,18 @@ def record_error(client: Writer, key: str, error: str, status: int | None = None
         "last_error": error,
     })
     client.hincrby(feed_key(key), "errors", 1)
+
+
+def mark_polled(client: Writer, key: str, poll_id: str) -> None:
+    """Sign the state with the poll that wrote it: a worker that read the state before taking
+    the feed's lease compares the signature it finds under the lease with the one it read, and
+    reads the state again if another poll came in between (see :func:`poll_marker`)."""
+    client.hset(feed_key(key), POLL_ID_FIELD, poll_id)
+
+
+def poll_marker(key: str) -> tuple[str, str]:
+    """The hash and field that :func:`mark_polled` writes."""
+    return feed_key(key), POLL_ID_FIELD
 
 
 def forget(client: redis.Redis, key: str) -> None:
