@@ -17,7 +17,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import httpx
@@ -28,7 +28,7 @@ from worker.config import FeedConfig, Settings, load_settings
 from worker.connection import connect, redis_url
 from worker.exceptions import ConfigError
 from worker.fetch import new_client
-from worker.hosts import HostLimits, Turn, host_of
+from worker.hosts import HostLimits, host_of
 from worker.poll import Poller, PollOutcome
 from worker.schedule import Schedule
 
@@ -169,8 +169,9 @@ class Runtime:
     def _poll_leased(
         self, feed: FeedConfig, before: state.FeedState, poller: Poller,
     ) -> PollOutcome | None:
-        """Poll when the feed's lease is free and its host allows (see :meth:`_poll_in_turn`);
-        its bookkeeping goes to Redis in one round trip after the poll."""
+        """Poll when the feed's lease is free and its host allows; its bookkeeping (state,
+        pacing, next due time, the host's slot and the lease given back) goes to Redis in one
+        round trip after the poll."""
         lease = self.schedule.lease(feed.key, watch=state.poll_marker(feed.key))
         host = host_of(before.fetch_url(feed.url))
         turn = self.hosts.wait_for(host, lease)
@@ -186,8 +187,13 @@ class Runtime:
         next_due: float | None = time.time() + feed.interval
         writes = self.client.pipeline(transaction=False)
         try:
-            outcome, next_due = self._poll_in_turn(
-                feed, before, poller, host, turn, writes, lambda: self.schedule.renew(lease))
+            try:
+                outcome = poller.poll(feed, before, writes, lambda: self.schedule.renew(lease))
+            finally:
+                self.hosts.done(host, turn, writes)
+            if outcome.wait_until is not None:
+                self.hosts.pause(host, outcome.wait_until)
+            next_due = self._pace(feed, before, outcome, turn.at, writes)
             return outcome
         finally:
             if next_due is not None:
@@ -196,18 +202,12 @@ class Runtime:
             self.schedule.release(feed.key, lease.token, writes)
             writes.execute()
 
-    def _poll_in_turn(
-        self, feed: FeedConfig, before: state.FeedState, poller: Poller, host: str,
-        turn: Turn, writes: redis.client.Pipeline, renew_lease: Callable[[], object],
-    ) -> tuple[PollOutcome, float | None]:
-        """Poll in a granted turn; return the outcome and the next due time (None: retired).
-        The bookkeeping after the poll goes into ``writes``."""
-        try:
-            outcome = poller.poll(feed, before, writes, renew_lease)
-        finally:
-            self.hosts.done(host, turn, writes)
-        if outcome.wait_until is not None:
-            self.hosts.pause(host, outcome.wait_until)
+    def _pace(
+        self, feed: FeedConfig, before: state.FeedState, outcome: PollOutcome, started: float,
+        writes: redis.client.Pipeline,
+    ) -> float | None:
+        """Save what the poll means for the feed's pacing (into ``writes``) and return its
+        next due time; None when the feed is retired."""
         decision = pacing.decide(feed, self.settings, before, outcome, time.time())
         state.save_pacing(writes, feed.key, decision.fields, before)
         if decision.learned:
@@ -217,8 +217,8 @@ class Runtime:
             log.warning("%s: retired, no longer polled: %s (a new url in the config revives it)",
                         feed.key, decision.retired)
             self.schedule.retire(feed.key, feed.url)
-            return outcome, None
-        return outcome, interval.next_poll(decision.plan, feed.key, turn.at, time.time())
+            return None
+        return interval.next_poll(decision.plan, feed.key, started, time.time())
 
     def _sync(self) -> None:
         """The schedule holds the enabled feeds, less those retired at their current URL."""
