@@ -204,6 +204,9 @@ def feedwatch_config(args: argparse.Namespace, feeds: list[tuple[str, str]],
         "defaults": {"interval": args.interval, "timeout": 30},
         "allow_private_networks": True,  # the farm is on loopback
         "feeds": [{"key": key, "url": url} for key, url in feeds]}
+    for setting in args.set:
+        name, _, value = setting.partition("=")
+        body[name] = yaml.safe_load(value)
     path = workdir / "feeds.yaml"
     from worker.config import load_settings
     from worker.exceptions import ConfigError
@@ -563,6 +566,9 @@ def main() -> None:
     parser.add_argument("--warmup-timeout", type=float, default=900)
     parser.add_argument("--worker-arg", action="append", default=[],
                         help="extra argument for the celery worker command (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="top-level key of feedwatch's config file, value in YAML "
+                             "(repeatable), e.g. --set pin_processes=false")
     parser.add_argument("--only", default=",".join(CONTENDERS),
                         help="comma-separated: feedwatch,naive,reader")
     parser.add_argument("--json", type=Path, help="append the results to this JSON-lines file")
