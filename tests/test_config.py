@@ -126,3 +126,11 @@ def test_parse_settings_rejects_non_positive_numbers() -> None:
         "top level: tick: must be seconds > 0, got 0",
         "retention: max_length: must be a whole number > 0, got -5",
     ]
+
+
+def test_pool_processes_are_pinned_unless_the_config_says_not() -> None:
+    assert parse_settings({"feeds": []}).pin_processes is True
+    assert parse_settings({"pin_processes": False, "feeds": []}).pin_processes is False
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"pin_processes": "no", "feeds": []})
+    assert caught.value.problems == ["top level: pin_processes: must be true or false, got 'no'"]

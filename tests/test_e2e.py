@@ -7,6 +7,7 @@ production runs.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -142,6 +143,35 @@ def test_two_beats_and_two_workers_poll_each_feed_once_at_a_time(
     assert max(feed_server.most_in_flight.values()) == 1, feed_server.most_in_flight
     ids = stream_ids(redis_client)
     assert len(ids) == len(set(ids)) == 18
+
+
+def pool_processes(worker: Process) -> list[int]:
+    """The worker's pool processes: the children of the celery worker's main process."""
+    pid = worker.popen.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii")
+    return [int(child) for child in children.split()]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux and two cores to choose from")
+@pytest.mark.parametrize("pinned", [True, False])
+def test_each_pool_process_runs_on_a_core_of_its_own_unless_told_not_to(
+        cluster_for: object, pinned: bool) -> None:
+    cores = os.sched_getaffinity(0)
+    cluster = cluster_for([], pin_processes=pinned)  # type: ignore[operator]
+    worker = cluster.start("worker", "worker")
+    pool = wait_for(lambda: (lambda p: p if len(p) >= 2 else None)(pool_processes(worker)), 60,
+                    "the pool processes", [worker])
+    wait_for(lambda: "ready" in worker.output(), 30, "the worker to be ready", [worker])
+    if pinned:
+        held = wait_for(
+            lambda: (lambda h: h if all(len(c) == 1 for c in h) else None)(
+                [os.sched_getaffinity(pid) for pid in pool]),
+            10, "each pool process held to one core", [worker])
+        assert len(set().union(*held)) == min(len(pool), len(cores)), f"one core each: {held}"
+    else:
+        assert [os.sched_getaffinity(pid) for pid in pool] == [cores] * len(pool)
+    assert os.sched_getaffinity(worker.popen.pid) == cores, "the main process stays free"
 
 
 def test_a_worker_does_not_start_on_a_bad_config(

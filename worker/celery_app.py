@@ -12,8 +12,10 @@ import sys
 from typing import Any
 
 from celery import Celery, signals
+from celery.utils.log import current_process_index
 from kombu.entity import Queue
 
+from worker.affinity import pin_pool_process
 from worker.broker import survive_broker_restarts
 from worker.config import Settings, load_settings
 from worker.connection import redis_url
@@ -65,6 +67,13 @@ per poll that read a changed document, and every problem (polls answered 304 at 
 def _quiet_celery(**_: Any) -> None:
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@signals.worker_process_init.connect  # type: ignore[untyped-decorator]
+def _pin_to_core(**_: Any) -> None:
+    """Each pool process on a core of its own, unless the config says ``pin_processes: false``."""
+    if settings.pin_processes:
+        pin_pool_process(current_process_index(base=0))
 
 
 def _load() -> tuple[Settings, str]:

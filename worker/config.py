@@ -94,6 +94,8 @@ class Settings:
     host_max_concurrent: int = DEFAULT_HOST_MAX_CONCURRENT
     host_min_spacing: float = DEFAULT_HOST_MIN_SPACING
     default_near_duplicates: NearDuplicates = "annotate"
+    pin_processes: bool = True
+    """Hold each worker pool process to one CPU core (see worker/affinity.py)."""
     feed_by_key: dict[str, FeedConfig] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -149,7 +151,7 @@ def parse_settings(data: Any, path: str = "<config>") -> Settings:
 
 _GLOBAL_KEYS = {
     "redis_url", "stream", "data_dir", "retention", "tick", "user_agent", "defaults", "feeds",
-    "contact", "allow_private_networks", "per_host", "updates",
+    "contact", "allow_private_networks", "per_host", "updates", "pin_processes",
 }
 _DEFAULTS_KEYS = {"interval", "timeout", "max_body_bytes", "min_interval", "max_interval",
                   "near_duplicates"}
@@ -299,6 +301,7 @@ def _read_globals(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
         "user_agent": _user_agent(data, checker),
         "allow_private_networks": checker.value(
             top, data, "allow_private_networks", _boolean, False, "true or false"),
+        "pin_processes": checker.value(top, data, "pin_processes", _boolean, True, "true or false"),
         "host_max_concurrent": checker.value(
             "per_host", per_host, "max_concurrent", _positive_int, DEFAULT_HOST_MAX_CONCURRENT,
             "a whole number > 0"),
