@@ -157,6 +157,9 @@ def fetch(
                     seen.append(target)
                     continue
                 if response.status_code == 304:
+                    # No body, but httpcore keeps a connection for the next request only once
+                    # its answer was read to the end: unread, every 304 cost a new connection.
+                    response.read()
                     return _result(response, b"", validators, moved_to)
                 if response.status_code >= 400:
                     raise _status_error(response)
