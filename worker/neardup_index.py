@@ -138,7 +138,6 @@ class NearDuplicateIndex:
         self._client = client
         self._window = window
         self._lookup = client.register_script(_LOOKUP)
-        self._record = client.register_script(_RECORD)
 
     def find(self, story_id: str, signature: Signature) -> Match | None:
         return self.find_all([(story_id, signature)])[0]
@@ -176,8 +175,15 @@ class NearDuplicateIndex:
             matches_of.append(None if first is None else Match(first.id, first.cluster))
         return matches_of
 
-    def record(self, stories: Sequence[tuple[str, Signature, str]]) -> None:
-        """Remember (story id, signature, cluster) of each story for :data:`WINDOW` seconds."""
+    def record(
+        self, stories: Sequence[tuple[str, Signature, str]],
+        writes: redis.client.Pipeline | None = None,
+    ) -> None:
+        """Remember (story id, signature, cluster) of each story for :data:`WINDOW` seconds;
+        into ``writes`` when given (a poll's last round trip), else at once.
+
+        A plain EVAL: a registered script in a pipeline would cost a round trip of its own to
+        check that the server has it."""
         if not stories:
             return
         now = time.time()
@@ -192,7 +198,7 @@ class NearDuplicateIndex:
             keys.extend(_band_key(period, number) for number, _ in bands)
             args.extend([len(bands), story_id, reference, signature.to_bytes(), cluster])
             args.extend(value for _, value in bands)
-        self._record(keys=keys, args=args)
+        (self._client if writes is None else writes).eval(_RECORD, len(keys), *keys, *args)
 
 
 @dataclass
@@ -204,12 +210,15 @@ class Screened:
     signatures: dict[str, Signature] = field(default_factory=dict)
     """The signature of each story by id; stories without one are never recorded."""
 
-    def record(self, published: Sequence[Story]) -> None:
-        """Remember the stories that were published, so that later copies find them."""
+    def record(
+        self, published: Sequence[Story], writes: redis.client.Pipeline | None = None,
+    ) -> None:
+        """Remember the stories that were published, so that later copies find them (into
+        ``writes`` when given)."""
         self.index.record([
             (story.id, self.signatures[story.id], story.cluster or story.id)
             for story in published if story.id in self.signatures
-        ])
+        ], writes)
 
 
 def screen(

@@ -153,7 +153,7 @@ class Poller:
         published = self._publisher.publish(
             passed, shared, updates=feed.updates, feed_digests=feed_digests)
         new = published.new
-        screened.record(new)
+        screened.record(new, writes)
         problem = "; ".join(problems) or None
         entries = reading.items if reading.items is not None else len(parsed.entries)
         result = f"{len(new)} new of {entries}" + (
