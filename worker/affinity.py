@@ -12,8 +12,8 @@ A pool process does nearly all of its work holding the GIL, so a second core gai
 Process *n* of the pool (Celery numbers them from 0) takes the *n*-th of the cores this worker
 may use, wrapping round when there are more processes than cores. Several workers on one
 machine, each with fewer processes than cores, would crowd the first cores: they should set
-``pin_processes: false``. Where the system cannot set
-affinity (not Linux), or only one core is allowed, nothing is done.
+``pin_processes: false``. Where the system cannot set affinity (not Linux), or only one core
+is allowed, nothing is done.
 """
 
 from __future__ import annotations

@@ -63,6 +63,7 @@ class FetchResult:
     status: int
     content: bytes
     headers: dict[str, str]
+    """The response headers, names in lower case (repeated headers joined by ", ")."""
     validators: Validators
     moved_to: str | None = None
     """Where the leading permanent redirects (301/308) of this fetch led, if there were any."""
@@ -209,10 +210,10 @@ def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> b
 def _result(
     response: httpx.Response, body: bytes, previous: Validators | None, moved_to: str | None,
 ) -> FetchResult:
-    fresh = Validators(
-        etag=response.headers.get("ETag"),
-        last_modified=response.headers.get("Last-Modified"),
-    )
+    # One pass over the headers: httpx decodes every header for each lookup by name, so that
+    # dict(response.headers) alone decoded them once per header name.
+    headers = dict(response.headers.items())  # names in lower case, repeated ones joined
+    fresh = Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
     if response.status_code == 304 and previous is not None:
         fresh = Validators(
             etag=fresh.etag or previous.etag,
@@ -222,7 +223,7 @@ def _result(
         url=str(response.url),
         status=response.status_code,
         content=body,
-        headers=dict(response.headers),
+        headers=headers,
         validators=fresh,
         moved_to=moved_to,
     )
