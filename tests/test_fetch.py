@@ -126,7 +126,8 @@ BIG = b"<rss>" + b"x" * 300_000 + b"</rss>"
 
 class KeepAliveServer:
     """HTTP/1.1 with keep-alive (unlike the feed server): answers /big with 300 kB, /feed with
-    a small body or a 304 to its ETag, and notes which client port each request came from."""
+    a small body or a 304 to its ETag, /bad304 with a 304 that carries a body, and notes which
+    client port each request came from."""
 
     def __init__(self) -> None:
         self.ports: list[int] = []
@@ -140,6 +141,12 @@ class KeepAliveServer:
 
             def do_GET(self) -> None:
                 server.ports.append(self.client_address[1])
+                if self.path == "/bad304":  # a body where none may be: the next answer's start
+                    self.send_response(304)
+                    self.send_header("Content-Length", "5")
+                    self.end_headers()
+                    self.wfile.write(b"HELLO")
+                    return
                 if self.path == "/feed" and self.headers.get("If-None-Match") == '"1"':
                     self.send_response(304)
                     self.send_header("ETag", '"1"')
@@ -189,3 +196,11 @@ def test_a_body_left_unread_gives_up_its_connection(keep_alive: KeepAliveServer)
     after = fetch(client, keep_alive.url("/feed"), max_bytes=1 << 20, deadline=5)
     assert after.status == 200 and after.content == b"<rss>small</rss>"
     assert len(set(keep_alive.ports)) == 2, "a new connection after the cut-off body"
+
+
+def test_a_304_that_carries_a_body_gives_up_its_connection(keep_alive: KeepAliveServer) -> None:
+    """Its stray bytes must not be read as the start of the next answer (maybe another feed's)."""
+    client = new_client("feedwatch-test", timeout=2.0)
+    assert fetch(client, keep_alive.url("/bad304"), max_bytes=1 << 20, deadline=5).not_modified
+    after = fetch(client, keep_alive.url("/feed"), max_bytes=1 << 20, deadline=5)
+    assert after.status == 200 and after.content == b"<rss>small</rss>"
