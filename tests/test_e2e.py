@@ -147,9 +147,15 @@ def test_two_beats_and_two_workers_poll_each_feed_once_at_a_time(
 
 def pool_processes(worker: Process) -> list[int]:
     """The worker's pool processes: the children of the celery worker's main process."""
-    pid = worker.popen.pid
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="ascii")
-    return [int(child) for child in children.split()]
+    children = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:  # not a process, or one that just ended
+            continue
+        if int(stat.rpartition(")")[2].split()[1]) == worker.popen.pid:
+            children.append(int(entry.name))
+    return children
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,

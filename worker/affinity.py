@@ -5,8 +5,8 @@ When the kernel spreads those threads over several cores, a hand-over of the GIL
 on another core: system calls, a wake-up between processors, and the interpreter's hot data
 moved from one cache to another, all for no gain in parallel work.
 Measured on the 2-core benchmark machine (``bench/driver.py``, 3,000 feeds every 9 s, the
-compose file's worker, 2026-12-01): held to one core each, the two pool processes spend 1.11 ms
-of CPU an unchanged poll instead of 1.36, and 3.9 ms a changed poll instead of 5.6.
+compose file's worker, 2026-12-01): held to one core each, the two pool processes spend 1.09 to
+1.11 ms of CPU an unchanged poll instead of 1.36.
 A pool process does nearly all of its work holding the GIL, so a second core gains it little.
 
 Process *n* of the pool (Celery numbers them from 0) takes the *n*-th of the cores this worker
@@ -48,5 +48,5 @@ def pin_pool_process(index: int | None) -> int | None:
     except OSError as exc:  # a sandbox may forbid it: run unpinned rather than not at all
         log.warning("pool process %d: cannot hold it to CPU %d (%s)", index, core, exc)
         return None
-    log.debug("pool process %d held to CPU %d", index, core)
+    log.info("pool process %d held to CPU %d (pin_processes)", index, core)
     return core
