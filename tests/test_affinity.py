@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from worker.affinity import core_for
+from worker.affinity import _cpu_list, core_for, read_siblings
 
 
 def test_pool_processes_take_the_allowed_cores_in_turn() -> None:
@@ -21,6 +21,40 @@ def test_pool_processes_take_the_allowed_cores_in_turn() -> None:
 def test_with_one_core_or_none_nothing_is_pinned() -> None:
     assert core_for(0, [3]) is None
     assert core_for(1, []) is None
+
+
+def test_second_hardware_threads_come_after_every_core_has_a_process() -> None:
+    """Two pool processes on the two threads of one core would share its execution units
+    while other cores stay idle."""
+    paired_far = {cpu: [cpu % 4, cpu % 4 + 4] for cpu in range(8)}  # Intel: 0 and 4 share
+    paired_near = {cpu: [cpu - cpu % 2, cpu - cpu % 2 + 1] for cpu in range(8)}  # 0 and 1 share
+    assert [core_for(i, range(8), paired_far) for i in range(8)] == [0, 1, 2, 3, 4, 5, 6, 7]
+    assert [core_for(i, range(8), paired_near) for i in range(8)] == [0, 2, 4, 6, 1, 3, 5, 7]
+
+
+@given(st.integers(1, 16), st.integers(1, 4), st.data())
+def test_processes_fill_physical_cores_before_sharing_one(
+        cores: int, threads: int, data: st.DataObject) -> None:
+    numbering = data.draw(st.permutations(range(cores * threads)))
+    core_of = {cpu: position // threads for position, cpu in enumerate(numbering)}
+    siblings = {cpu: [c for c in numbering if core_of[c] == core_of[cpu]] for cpu in numbering}
+    if cores * threads < 2:
+        return
+    first = [core_for(i, sorted(numbering), siblings) for i in range(cores)]
+    assert len({core_of[cpu] for cpu in first if cpu is not None}) == cores
+
+
+def test_linux_cpu_lists_are_read() -> None:
+    assert _cpu_list("0,4\n") == [0, 4]
+    assert _cpu_list("0-3,8-9") == [0, 1, 2, 3, 8, 9]
+    assert _cpu_list("") == []
+    assert _cpu_list("x-y,2") == [2]
+
+
+def test_this_machines_siblings_include_each_cpu_itself() -> None:
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    for cpu, shared in read_siblings(cpus).items():
+        assert cpu in shared
 
 
 @given(st.sets(st.integers(0, 255), min_size=2), st.integers(0, 1000))
