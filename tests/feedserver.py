@@ -31,9 +31,14 @@ class Route:
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = False) -> None:
+        """``keep_alive``: answer in HTTP/1.1 and keep connections open between requests
+        (by default each answer closes its connection, as HTTP/1.0 does)."""
+        self.keep_alive = keep_alive
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.client_ports: list[int] = []
+        """The client's port of each request, in order: a new port is a new connection."""
         self.in_flight: Counter[str] = Counter()
         self.most_in_flight: Counter[str] = Counter()
         """Per path, the most requests it was answering at one time."""
@@ -75,6 +80,8 @@ class FeedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if server.keep_alive else "HTTP/1.0"
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
@@ -82,6 +89,7 @@ class FeedServer:
                 path = self.path
                 with server._lock:
                     server.requests.append((path, dict(self.headers)))
+                    server.client_ports.append(self.client_address[1])
                     server.in_flight[path] += 1
                     server.most_in_flight[path] = max(
                         server.most_in_flight[path], server.in_flight[path])

@@ -51,9 +51,13 @@ def test_linux_cpu_lists_are_read() -> None:
     assert _cpu_list("x-y,2") == [2]
 
 
+@pytest.mark.skipif(not os.path.exists("/sys/devices/system/cpu/cpu0/topology"),
+                    reason="needs Linux's CPU topology in /sys")
 def test_this_machines_siblings_include_each_cpu_itself() -> None:
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    for cpu, shared in read_siblings(cpus).items():
+    cpus = sorted(os.sched_getaffinity(0))
+    found = read_siblings(cpus)
+    assert found, "Linux lists the siblings of the CPUs this process may use"
+    for cpu, shared in found.items():
         assert cpu in shared
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import httpx
 import pytest
@@ -121,86 +118,41 @@ def test_each_host_gets_its_own_pool_and_all_share_one_tls_context(
     assert pools[0]._pool._ssl_context is pools[1]._pool._ssl_context
 
 
-BIG = b"<rss>" + b"x" * 300_000 + b"</rss>"
-
-
-class KeepAliveServer:
-    """HTTP/1.1 with keep-alive (unlike the feed server): answers /big with 300 kB, /feed with
-    a small body or a 304 to its ETag, /bad304 with a 304 that carries a body, and notes which
-    client port each request came from."""
-
-    def __init__(self) -> None:
-        self.ports: list[int] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                server.ports.append(self.client_address[1])
-                if self.path == "/bad304":  # a body where none may be: the next answer's start
-                    self.send_response(304)
-                    self.send_header("Content-Length", "5")
-                    self.end_headers()
-                    self.wfile.write(b"HELLO")
-                    return
-                if self.path == "/feed" and self.headers.get("If-None-Match") == '"1"':
-                    self.send_response(304)
-                    self.send_header("ETag", '"1"')
-                    self.end_headers()
-                    return
-                body = BIG if self.path == "/big" else b"<rss>small</rss>"
-                self.send_response(200)
-                self.send_header("ETag", '"1"')
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture
-def keep_alive() -> Iterator[KeepAliveServer]:
-    running = KeepAliveServer()
-    yield running
-    running.stop()
+def keep_alive() -> Iterator[FeedServer]:
+    server = FeedServer(keep_alive=True).start()
+    yield server
+    server.stop()
 
 
-def test_one_connection_serves_a_body_a_304_and_another_body(keep_alive: KeepAliveServer) -> None:
+def test_one_connection_serves_a_body_a_304_and_another_body(keep_alive: FeedServer) -> None:
+    url = keep_alive.serve("/feed.xml", rss([item(1)]))
     client = new_client("feedwatch-test", timeout=2.0)
-    first = fetch(client, keep_alive.url("/feed"), max_bytes=1 << 20, deadline=5)
-    again = fetch(client, keep_alive.url("/feed"), first.validators, max_bytes=1 << 20, deadline=5)
-    third = fetch(client, keep_alive.url("/feed"), max_bytes=1 << 20, deadline=5)
+    first = fetch(client, url, max_bytes=1 << 20, deadline=5)
+    again = fetch(client, url, first.validators, max_bytes=1 << 20, deadline=5)
+    third = fetch(client, url, max_bytes=1 << 20, deadline=5)
     assert (first.status, again.status, third.status) == (200, 304, 200)
-    assert third.content == b"<rss>small</rss>"
-    assert len(set(keep_alive.ports)) == 1, "kept alive for the next request"
+    assert b"Story number 1" in third.content
+    assert len(set(keep_alive.client_ports)) == 1, "kept alive for the next request"
 
 
-def test_a_body_left_unread_gives_up_its_connection(keep_alive: KeepAliveServer) -> None:
+def test_a_body_left_unread_gives_up_its_connection(keep_alive: FeedServer) -> None:
     """The rest of a refused body must not be read as the next answer on that connection."""
+    big = keep_alive.serve("/big.xml", b"<rss>" + b"x" * 300_000 + b"</rss>")
+    small = keep_alive.serve("/feed.xml", rss([item(1)]))
     client = new_client("feedwatch-test", timeout=2.0)
     with pytest.raises(BodyTooLarge):
-        fetch(client, keep_alive.url("/big"), max_bytes=100_000, deadline=5)
-    after = fetch(client, keep_alive.url("/feed"), max_bytes=1 << 20, deadline=5)
-    assert after.status == 200 and after.content == b"<rss>small</rss>"
-    assert len(set(keep_alive.ports)) == 2, "a new connection after the cut-off body"
+        fetch(client, big, max_bytes=100_000, deadline=5)
+    after = fetch(client, small, max_bytes=1 << 20, deadline=5)
+    assert after.status == 200 and b"Story number 1" in after.content
+    assert len(set(keep_alive.client_ports)) == 2, "a new connection after the cut-off body"
 
 
-def test_a_304_that_carries_a_body_gives_up_its_connection(keep_alive: KeepAliveServer) -> None:
+def test_a_304_that_carries_a_body_gives_up_its_connection(keep_alive: FeedServer) -> None:
     """Its stray bytes must not be read as the start of the next answer (maybe another feed's)."""
+    keep_alive.routes["/bad304"] = Route(status=304, body=b"HELLO")  # a body where none may be
+    small = keep_alive.serve("/feed.xml", rss([item(1)]))
     client = new_client("feedwatch-test", timeout=2.0)
     assert fetch(client, keep_alive.url("/bad304"), max_bytes=1 << 20, deadline=5).not_modified
-    after = fetch(client, keep_alive.url("/feed"), max_bytes=1 << 20, deadline=5)
-    assert after.status == 200 and after.content == b"<rss>small</rss>"
+    after = fetch(client, small, max_bytes=1 << 20, deadline=5)
+    assert after.status == 200 and b"Story number 1" in after.content

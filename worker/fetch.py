@@ -158,11 +158,12 @@ def fetch(
                     seen.append(target)
                     continue
                 if response.status_code == 304:
-                    if _declares_no_body(response):
+                    result = _result(response, b"", validators, moved_to)
+                    if _declares_no_body(result.headers):
                         # httpcore keeps a connection for the next request only once its
                         # answer was read to the end: unread, every 304 cost a new connection.
                         response.read()
-                    return _result(response, b"", validators, moved_to)
+                    return result
                 if response.status_code >= 400:
                     raise _status_error(response)
                 body = _read_capped(response, max_bytes, started + deadline)
@@ -184,12 +185,11 @@ def _check_redirect(seen: list[str], target: str) -> None:
         raise FetchError(f"redirect to a URL that is not http(s): {target}")
 
 
-def _declares_no_body(response: httpx.Response) -> bool:
-    """True unless the answer announces a body. A 304 has none, and h11 reads none whatever
-    the headers say; a connection after a 304 that sent one anyway would start the next
-    answer with its bytes, so it is not kept."""
-    length = response.headers.get("Content-Length")
-    return "Transfer-Encoding" not in response.headers and length in (None, "0")
+def _declares_no_body(headers: dict[str, str]) -> bool:
+    """True unless the answer's headers (names in lower case) announce a body. A 304 has
+    none, and h11 reads none whatever the headers say; a connection after a 304 that sent one
+    anyway would start the next answer with its bytes, so it is not kept."""
+    return "transfer-encoding" not in headers and headers.get("content-length") in (None, "0")
 
 
 def _status_error(response: httpx.Response) -> HTTPStatusError:
