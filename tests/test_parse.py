@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,43 @@ def test_media_group_renditions_are_marked_as_one_group() -> None:
 
 def test_an_atom_id_is_kept_as_written_not_resolved_as_a_link() -> None:
     assert golden("reddit_mediarss.xml").entries[0].id == "t3_157kyrd"
+
+
+def test_each_entry_resolves_links_against_its_own_xml_base() -> None:
+    """Two entries with the same relative link under different xml:base values keep their own
+    base, parse after parse (feedwatch remembers feedparser's base resolutions)."""
+    document = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://site.example/news/">
+  <title>Bases</title>
+  <entry xml:base="https://one.example/a/"><id>1</id><title>One</title>
+    <link href="story.html"/></entry>
+  <entry xml:base="/b/"><id>2</id><title>Two</title><link href="story.html"/></entry>
+  <entry xml:base="javascript:alert(1)//"><id>3</id><title>Three</title>
+    <link href="story.html"/></entry>
+  <entry><id>4</id><title>Four</title><link href="story.html"/></entry>
+</feed>"""
+    expected = ["https://one.example/a/story.html", "https://site.example/b/story.html",
+                "https://site.example/news/story.html", "https://site.example/news/story.html"]
+    for url in ("https://feeds.example/a.xml", "https://feeds.example/a.xml",
+                "https://other.example/b.xml"):
+        parsed = parse_feed(document, url=url)
+        assert [entry["link"] for entry in parsed.entries] == expected
+
+
+def test_a_parse_looks_for_no_module() -> None:
+    """feedparser is asked for expat, not for libxml2's driver, which it would look for on
+    sys.path in vain at every parse."""
+    looked_for: list[str] = []
+
+    class Recorder:
+        def find_spec(self, name: str, *_args: object) -> None:
+            looked_for.append(name)
+
+    document = (FEEDS / "heise_atom.xml").read_bytes()
+    parse_feed(document, url="https://feeds.example/heise.xml")
+    sys.meta_path.insert(0, Recorder())  # type: ignore[arg-type]
+    try:
+        parse_feed(document, url="https://feeds.example/heise.xml")
+    finally:
+        del sys.meta_path[0]
+    assert looked_for == []
