@@ -8,6 +8,9 @@ runs them:
 - **changed**: each round, ``--new`` feeds get one new item (farm rate) and every feed is
   polled; CPU of the changed polls = total less the 304 polls at the unchanged cost.
 
+Each phase also prints the CPU time of each poll's own thread, by result (mean and median):
+a direct figure for the changed polls, where the process's total swings with the 304s around.
+
 ``--profile unchanged|changed`` writes a cProfile of that phase and prints its top functions.
 The driver (``bench/driver.py``) measures the real worker and beat processes; this tool is for
 finding what to make faster, and its figures leave out Celery's own cost.
@@ -22,6 +25,7 @@ import cProfile
 import gc
 import json
 import pstats
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,6 +60,29 @@ def farm_call(port: int, path: str, method: str = "GET") -> dict[str, object]:
     with urllib.request.urlopen(request, timeout=10) as answer:
         result: dict[str, object] = json.loads(answer.read())
         return result
+
+
+def measure_threads(runtime: Runtime) -> dict[str, list[float]]:
+    """Note the thread CPU time of each poll, by result, in the dict returned."""
+    costs: dict[str, list[float]] = {}
+    poll = runtime._poll_leased
+
+    def measured(*args):  # type: ignore[no-untyped-def]
+        started = time.thread_time()
+        outcome = poll(*args)
+        result = outcome.result if outcome else "skipped"
+        costs.setdefault(result, []).append(time.thread_time() - started)
+        return outcome
+
+    runtime._poll_leased = measured  # type: ignore[method-assign]
+    return costs
+
+
+def print_costs(costs: dict[str, list[float]]) -> None:
+    for result, seconds in sorted(costs.items()):
+        print(f"  {result}: {len(seconds)} polls, thread CPU ms mean "
+              f"{1000 * statistics.fmean(seconds):.3f}, median "
+              f"{1000 * statistics.median(seconds):.3f}")
 
 
 def poll_all(runtime: Runtime, keys: list[str]) -> dict[str, int]:
@@ -97,6 +124,7 @@ def main() -> None:
             "allow_private_networks": True, "per_host": {"min_spacing": 0, "max_concurrent": 16},
             "defaults": {"interval": 60}, "feeds": feeds}), encoding="utf-8")
         runtime = Runtime(load_settings(config))
+        costs = measure_threads(runtime)
         if args.profile:
             runtime._threads = Serial()  # type: ignore[assignment]  # cProfile sees one thread
         keys = [f["key"] for f in feeds]
@@ -106,8 +134,12 @@ def main() -> None:
         if args.gc_freeze:
             gc.freeze()
         profiler = cProfile.Profile()
+        costs.clear()
         cpu_304 = phase(runtime, keys, args, "unchanged", profiler)
+        print_costs(costs)
+        costs.clear()
         phase(runtime, keys, args, "changed", profiler, cpu_304)
+        print_costs(costs)
         if args.profile:
             path = work / f"{args.profile}.prof"
             profiler.dump_stats(path)
