@@ -115,6 +115,16 @@ def test_bands_are_what_makes_candidates() -> None:
     assert all(re.fullmatch(r"\d\d:[0-9a-f]{16}", band) for band in neardup.bands(a))
 
 
+def test_signatures_and_bands_are_the_same_in_every_release() -> None:
+    """The index in Redis holds what earlier processes computed: a release that hashed a text
+    or a band differently would not find the stories recorded before it."""
+    sig = signature(" ".join(f"word{i}" for i in range(20)))
+    assert sig.size == 18
+    keys = neardup.bands(sig)
+    assert (keys[0], keys[1], keys[-1]) == (
+        "00:72408daa68a0fe59", "01:8098affa3ba36b2c", "49:c884a00f3d8db653")
+
+
 def _pair_id(pair: dict[str, Any]) -> str:
     return f"{pair['label']}: {pair['a']['from']} | {pair['b']['from']}"
 

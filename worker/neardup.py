@@ -30,6 +30,7 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -59,6 +60,7 @@ _MULTIPLIERS = np.array([_RANDOM.getrandbits(64) | 1 for _ in range(SLOTS)], dty
 _ADDENDS = np.array([_RANDOM.getrandbits(64) for _ in range(SLOTS)], dtype=np.uint64)
 _SHIFT = np.uint64(32)
 _FORMAT = f"<{SLOTS + 1}I"
+_BAND_ROWS = struct.Struct(f"<{ROWS}I")
 
 _TAG = re.compile(r"<[^>]*>")
 # A CJK ideograph or kana is a word of its own (those scripts do not separate words by spaces).
@@ -80,6 +82,14 @@ class Signature:
     def from_bytes(cls, data: bytes) -> Signature:
         size, *values = struct.unpack(_FORMAT, data)
         return cls(tuple(values), size)
+
+    @cached_property
+    def band_values(self) -> tuple[bytes, ...]:
+        """Each LSH band's value, in band order: an 8-byte digest of the band's slots.
+        Computed once: a new story's bands are looked up, then recorded."""
+        values = self.values
+        return tuple(hashlib.blake2b(_BAND_ROWS.pack(*values[at:at + ROWS]), digest_size=8).digest()
+                     for at in range(0, BANDS * ROWS, ROWS))
 
 
 def words(text: str) -> list[str]:
@@ -143,12 +153,9 @@ def is_near_duplicate(a: Signature, b: Signature) -> bool:
 
 
 def bands(sig: Signature) -> list[str]:
-    """The LSH band keys of a signature: stories sharing any one of them are candidates."""
-    keys = []
-    for band in range(BANDS):
-        rows = struct.pack(f"<{ROWS}I", *sig.values[band * ROWS:(band + 1) * ROWS])
-        keys.append(f"{band:02d}:{hashlib.blake2b(rows, digest_size=8).hexdigest()}")
-    return keys
+    """The LSH band keys of a signature (band number and value): stories sharing any one of
+    them are candidates."""
+    return [f"{band:02d}:{value.hex()}" for band, value in enumerate(sig.band_values)]
 
 
 def are_candidates(a: Signature, b: Signature) -> bool:

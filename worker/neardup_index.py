@@ -282,10 +282,12 @@ def _band_key(period: int, number: str) -> str:
     return f"{PREFIX}band:{period}:{number}"
 
 
+_BAND_NUMBERS = [f"{band:02d}" for band in range(neardup.BANDS)]
+
+
 def _bands(signature: Signature) -> list[tuple[str, bytes]]:
     """The signature's LSH bands as (band number, 8-byte band value)."""
-    return [(number, bytes.fromhex(value))
-            for number, value in (band.split(":") for band in neardup.bands(signature))]
+    return list(zip(_BAND_NUMBERS, signature.band_values, strict=True))
 
 
 __all__ = ["Match", "NearDuplicateIndex", "Screened", "screen", "story_key"]
