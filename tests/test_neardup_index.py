@@ -8,6 +8,8 @@ import time
 import pytest
 import redis
 from feedserver import FeedServer, item, rss
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from worker import neardup, neardup_index
 from worker.config import FeedConfig, NearDuplicates, Settings, parse_settings
@@ -110,6 +112,34 @@ def test_copies_within_one_batch(
     copy = screened.stories[-1]
     expected = ("a", "a") if mode == "annotate" else (None, None)
     assert (copy.duplicate_of, copy.cluster) == expected
+
+
+def test_within_one_batch_the_earliest_copy_is_the_one_named(redis_client: redis.Redis) -> None:
+    index = NearDuplicateIndex(redis_client)
+    texts = [LEAD, OTHER, EDITED, EDITED.replace("bilateral", "two-way"), OTHER + " Rain fell."]
+    screened = screen(index, [story(str(n), text) for n, text in enumerate(texts)], "annotate")
+    assert [(s.duplicate_of, s.cluster) for s in screened.stories] == [
+        (None, None), (None, None), ("0", "0"), ("0", "0"), ("1", "1")]
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(LEAD.split()[:24]), min_size=8, max_size=30),
+                min_size=2, max_size=12))
+def test_within_one_batch_a_story_is_compared_as_with_every_earlier_one(
+        redis_client: redis.Redis, texts: list[list[str]]) -> None:
+    """Comparing a story only with the earlier ones that share a band with it names the same
+    story as comparing it with each of them."""
+    stories = [story(str(n), " ".join(words), title="") for n, words in enumerate(texts)]
+    screened = screen(NearDuplicateIndex(redis_client), stories, "annotate")
+    expected: list[str | None] = []
+    for n, this in enumerate(stories):
+        mine = neardup.story_signature(this)
+        earlier = [str(m) for m in range(n) if mine is not None and (
+            other := neardup.story_signature(stories[m])) is not None
+            and neardup.is_near_duplicate(mine, other)]
+        expected.append(earlier[0] if earlier else None)
+    assert [s.duplicate_of for s in screened.stories] == expected
 
 
 def test_only_published_stories_are_recorded(redis_client: redis.Redis) -> None:

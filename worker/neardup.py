@@ -161,7 +161,7 @@ def bands(sig: Signature) -> list[str]:
 def are_candidates(a: Signature, b: Signature) -> bool:
     """Whether the index would ever compare two signatures: they agree on every slot of one
     band at least (as their :func:`bands` keys would; the slots are compared directly, which
-    costs a fraction of hashing them, and stories of one poll are compared pair by pair)."""
+    costs a fraction of hashing them)."""
     x, y = a.values, b.values
     return any(x[at:at + ROWS] == y[at:at + ROWS] for at in range(0, BANDS * ROWS, ROWS))
 
