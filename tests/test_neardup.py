@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -120,6 +121,7 @@ def test_signatures_and_bands_are_the_same_in_every_release() -> None:
     or a band differently would not find the stories recorded before it."""
     sig = signature(" ".join(f"word{i}" for i in range(20)))
     assert sig.size == 18
+    assert hashlib.blake2b(sig.to_bytes(), digest_size=8).hexdigest() == "bd59e779808af379"
     keys = neardup.bands(sig)
     assert (keys[0], keys[1], keys[-1]) == (
         "00:72408daa68a0fe59", "01:8098affa3ba36b2c", "49:c884a00f3d8db653")

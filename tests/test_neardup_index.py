@@ -142,6 +142,31 @@ def test_within_one_batch_a_story_is_compared_as_with_every_earlier_one(
     assert [s.duplicate_of for s in screened.stories] == expected
 
 
+def test_in_drop_mode_a_dropped_copy_is_nobody_s_original(redis_client: redis.Redis) -> None:
+    """A copy dropped within a poll is not published, so a later story that resembles only the
+    copy is kept; annotated, it names the copy and joins the original's cluster."""
+    words = LEAD.split()
+    copy = " ".join([*words[:-1], "extra0"])
+    copy_of_copy = " ".join([*words[:-15], "extra0", *(f"more{i}" for i in range(14))])
+    assert neardup.is_near_duplicate(sig(copy), sig(LEAD))
+    assert neardup.is_near_duplicate(sig(copy_of_copy), sig(copy))
+    assert not neardup.is_near_duplicate(sig(copy_of_copy), sig(LEAD))
+    stories = [story("a", LEAD), story("b", copy), story("c", copy_of_copy)]
+    index = NearDuplicateIndex(redis_client)
+    assert [s.id for s in screen(index, stories, "drop").stories] == ["a", "c"]
+    assert [(s.duplicate_of, s.cluster) for s in screen(index, stories, "annotate").stories] == [
+        (None, None), ("a", "a"), ("b", "a")]
+
+
+def test_an_id_repeated_in_one_poll(redis_client: redis.Redis) -> None:
+    """A story is not a copy of itself, and each earlier story counts with its own text."""
+    index = NearDuplicateIndex(redis_client)
+    twice = screen(index, [story("a", LEAD), story("a", LEAD)], "annotate")
+    assert [s.duplicate_of for s in twice.stories] == [None, None]
+    reused = screen(index, [story("a", LEAD), story("a", OTHER), story("b", EDITED)], "annotate")
+    assert [s.duplicate_of for s in reused.stories] == [None, None, "a"]
+
+
 def test_only_published_stories_are_recorded(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
     screened = screen(index, [story("a", LEAD), story("b", OTHER)], "annotate")

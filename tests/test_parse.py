@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from worker.exceptions import ParseError
-from worker.parse import ParsedFeed, parse_feed
+from worker.parse import ParsedFeed, feedparser_adapter, parse_feed
 
 FEEDS = Path(__file__).parent / "feeds"
 
@@ -277,10 +277,11 @@ def test_an_atom_id_is_kept_as_written_not_resolved_as_a_link() -> None:
 
 
 def test_each_entry_resolves_links_against_its_own_xml_base() -> None:
-    """Two entries with the same relative link under different xml:base values keep their own
-    base, parse after parse (feedwatch remembers feedparser's base resolutions)."""
+    """Entries with the same relative link under different xml:base values keep their own
+    base, parse after parse and feed after feed (feedwatch remembers feedparser's base
+    resolutions)."""
     document = b"""<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://site.example/news/">
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="news/">
   <title>Bases</title>
   <entry xml:base="https://one.example/a/"><id>1</id><title>One</title>
     <link href="story.html"/></entry>
@@ -289,12 +290,24 @@ def test_each_entry_resolves_links_against_its_own_xml_base() -> None:
     <link href="story.html"/></entry>
   <entry><id>4</id><title>Four</title><link href="story.html"/></entry>
 </feed>"""
-    expected = ["https://one.example/a/story.html", "https://site.example/b/story.html",
-                "https://site.example/news/story.html", "https://site.example/news/story.html"]
-    for url in ("https://feeds.example/a.xml", "https://feeds.example/a.xml",
-                "https://other.example/b.xml"):
-        parsed = parse_feed(document, url=url)
-        assert [entry["link"] for entry in parsed.entries] == expected
+    for site in ("https://feeds.example", "https://feeds.example", "http://other.example"):
+        parsed = parse_feed(document, url=f"{site}/feed.xml")
+        assert [entry["link"] for entry in parsed.entries] == [
+            "https://one.example/a/story.html", f"{site}/b/story.html",
+            f"{site}/news/story.html", f"{site}/news/story.html"]
+
+
+def test_a_long_xml_base_is_resolved_but_not_remembered() -> None:
+    """Base resolutions are remembered, but not a feed's own long strings: 4,096 of them
+    could hold gigabytes."""
+    long_base = "https://site.example/" + "x" * 100_000 + "/"
+    document = (f'<feed xmlns="http://www.w3.org/2005/Atom" xml:base="{long_base}"><title>t'
+                '</title><entry><id>1</id><title>One</title><link href="a.html"/></entry>'
+                "</feed>").encode()
+    remembered = feedparser_adapter._remembered_base.cache_info().currsize
+    parsed = parse_feed(document, url="https://feeds.example/long.xml")
+    assert parsed.entries[0]["link"] == long_base + "a.html"
+    assert feedparser_adapter._remembered_base.cache_info().currsize == remembered
 
 
 def test_a_parse_looks_for_no_module() -> None:

@@ -30,7 +30,6 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -83,13 +82,22 @@ class Signature:
         size, *values = struct.unpack(_FORMAT, data)
         return cls(tuple(values), size)
 
-    @cached_property
+    @property
     def band_values(self) -> tuple[bytes, ...]:
         """Each LSH band's value, in band order: an 8-byte digest of the band's slots.
-        Computed once: a new story's bands are looked up, then recorded."""
-        values = self.values
-        return tuple(hashlib.blake2b(_BAND_ROWS.pack(*values[at:at + ROWS]), digest_size=8).digest()
-                     for at in range(0, BANDS * ROWS, ROWS))
+
+        Computed once, when first asked (a new story's bands are looked up, then recorded;
+        the signatures of candidates read from Redis never need theirs). Not a
+        ``functools.cached_property``: before Python 3.12 that takes one lock for all
+        instances, which a process's polling threads would queue on."""
+        found: tuple[bytes, ...] | None = self.__dict__.get("_band_values")
+        if found is None:
+            values = self.values
+            found = tuple(
+                hashlib.blake2b(_BAND_ROWS.pack(*values[at:at + ROWS]), digest_size=8).digest()
+                for at in range(0, BANDS * ROWS, ROWS))
+            object.__setattr__(self, "_band_values", found)  # the same value, whoever wins
+        return found
 
 
 def words(text: str) -> list[str]:

@@ -260,7 +260,11 @@ def screen(
 class _Batch:
     """The stories of one poll screened so far, listed under their band values, as the index
     lists recorded ones: a story is compared with the earlier ones that share a band with it,
-    not with each of them (a first poll of a 100-item feed would make 4,950 comparisons)."""
+    not with each of them (a first poll of a 100-item feed would make 4,950 comparisons).
+
+    Each earlier story is compared by its own signature, also when a feed repeats an id
+    within one document (the comparison with each story in turn used the signature of the
+    id's last story)."""
 
     def __init__(self) -> None:
         self._stories: list[tuple[Story, Signature]] = []

@@ -162,7 +162,8 @@ class Publisher:
             for digest in digests:
                 keys.extend(self._seen.keys(digest, now))
             records.append([mark_record(d) for d in digests])
-        # One MGET: as a pipeline of GETs, 30 stories cost 180 commands to pack and answer.
+        # One MGET: as a pipeline of GETs, one per mark and generation, 30 stories cost 240
+        # commands to pack and answer (two marks each, four generations by default).
         answers = cast("list[bytes | None]", self._client.mget(keys)) if keys else []
         blobs = iter(answers)
         fresh = []

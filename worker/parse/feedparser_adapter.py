@@ -40,7 +40,9 @@ Two changes to feedparser's speed that leave its results as they were (:func:`_s
   searched ``sys.path`` for it in vain before settling on expat. feedwatch asks for expat.
 * On every element's start tag feedparser resolves the element's ``xml:base`` against the one
   around it with ``urljoin``, usually the same two strings element after element. That
-  function's answer depends on its two strings only, so it is memoized. Together these take a
+  function's answer depends on its two strings only (and on feedparser's list of acceptable
+  URI schemes, which feedwatch leaves alone), so it is memoized, for strings of ordinary
+  length: a feed's own long ``xml:base`` would otherwise stay in memory. Together these take a
   third off reading a channel and one item, and a quarter off a whole document
   (``bench/RESULTS.md``, fifth round).
 """
@@ -124,14 +126,25 @@ def _patch_media_rss() -> None:
 
 BASE_RESOLUTIONS_KEPT = 4096
 """Distinct (base, xml:base) pairs whose resolution is remembered: a few per feed."""
+BASE_LENGTH_KEPT = 2048
+"""Longest pair of strings (characters together) whose resolution is remembered."""
+
+
+_remembered_base = functools.lru_cache(maxsize=BASE_RESOLUTIONS_KEPT)(
+    feedparser.urls.make_safe_absolute_uri)
+
+
+def _resolve_base(base: str, rel: str | None = None) -> Any:
+    """feedparser's resolution of an xml:base, remembered for strings of ordinary length."""
+    if len(base) + len(rel or "") > BASE_LENGTH_KEPT:
+        return feedparser.urls.make_safe_absolute_uri(base, rel)
+    return _remembered_base(base, rel)
 
 
 def _speed_up() -> None:
     """Make feedparser cheaper without changing what it returns (see the module docstring)."""
     feedparser.api.PREFERRED_XML_PARSERS = ["xml.sax.expatreader"]
-    resolve: Any = functools.lru_cache(maxsize=BASE_RESOLUTIONS_KEPT)(
-        feedparser.urls.make_safe_absolute_uri)
-    feedparser.mixin.make_safe_absolute_uri = resolve
+    feedparser.mixin.make_safe_absolute_uri = _resolve_base
 
 
 _patch_media_rss()
