@@ -62,6 +62,12 @@ def test_spans_cover_whole_items_even_with_tags_inside_cdata() -> None:
     pytest.param(b"<rss><channel><item/></channel></rss>", id="empty-element-item"),
     pytest.param(b"<rss><channel><item><item><title>x</title></item></item></channel></rss>",
                  id="nested-item"),
+    pytest.param(b"<rss><channel><item><group><item>x</item><item/></group></item></channel>"
+                 b"</rss>", id="items-nested-deeper"),
+    pytest.param(b'<rss><channel><item><title>x</title><a:entry xmlns:a="urn:x">y</a:entry>'
+                 b"</item></channel></rss>", id="entry-inside-item"),
+    pytest.param(b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><entry><id>2</id>'
+                 b"</entry></entry></feed>", id="nested-atom-entry"),
     pytest.param(b'<?xml version="1.0" encoding="nonsense"?><rss><channel></channel></rss>',
                  id="unknown-encoding"),
     pytest.param(b"<html><body><item>x</item></body></html>", id="not-a-feed"),

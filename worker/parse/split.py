@@ -82,7 +82,12 @@ def split_items(content: bytes) -> Split | None:
 
 
 class _ItemFinder:
-    """Walks the document with expat and notes where each item starts and ends."""
+    """Walks the document with expat and notes where each item starts and ends.
+
+    Most elements lie inside items, and expat calling Python for each of them costs more than
+    its own parsing. Inside an item only end tags are reported (:meth:`_end_inside`): the first
+    with the item's name closes it. A nested item closes it early, and its enclosing item's
+    end tag then arrives where the path expects another element: the document is irregular."""
 
     def __init__(self, content: bytes) -> None:
         self.content = content
@@ -94,7 +99,7 @@ class _ItemFinder:
         self.item_path: tuple[str, ...] | None = None
         self.spans: list[tuple[int, int]] = []
         self.irregular = False
-        self._item_start: int | None = None
+        self._item_start = 0
 
     def _doctype(self, *_declaration: object) -> None:
         self.irregular = True  # entities of its own: read whole, by the guarded parser
@@ -107,20 +112,32 @@ class _ItemFinder:
         elif len(path) == 2 and self.item_path is not None and path[0] == f"{RDF} RDF" \
                 and name == _RSS090_PATH[1]:
             self.item_path = _RSS090_PATH
-        if self._item_start is None and tuple(path) == self.item_path:
+        if tuple(path) == self.item_path:
             self._item_start = self.parser.CurrentByteIndex
-        elif name.rpartition(" ")[2] in _ITEM_NAMES:
+            self.parser.StartElementHandler = None
+            self.parser.EndElementHandler = self._end_inside
+        elif _is_item(name):
             self.irregular = True  # an item where feedparser may still find one
 
-    def _end(self, _name: str) -> None:
-        item_path = self.item_path
-        if self._item_start is not None and item_path and len(self.path) == len(item_path):
-            at = self.parser.CurrentByteIndex
-            end_tag = _END_TAG.match(self.content, at)
-            local_name = item_path[-1].rpartition(" ")[2].encode()
-            if end_tag is None or end_tag.group(1) != local_name:
-                self.irregular = True  # <item/>: expat points past it, not at an end tag
-            else:
-                self.spans.append((self._item_start, end_tag.end()))
-            self._item_start = None
+    def _end(self, name: str) -> None:
+        if not self.path or self.path.pop() != name:
+            self.irregular = True  # the end of an item nested in the one taken as closed
+
+    def _end_inside(self, name: str) -> None:
+        if name != self.path[-1]:
+            if _is_item(name):
+                self.irregular = True  # an item of another format inside the item
+            return
+        end_tag = _END_TAG.match(self.content, self.parser.CurrentByteIndex)
+        if end_tag is None or end_tag.group(1) != name.rpartition(" ")[2].encode():
+            self.irregular = True  # <item/>: expat points past it, not at an end tag
+        else:
+            self.spans.append((self._item_start, end_tag.end()))
         self.path.pop()
+        self.parser.StartElementHandler = self._start
+        self.parser.EndElementHandler = self._end
+
+
+def _is_item(name: str) -> bool:
+    """Whether an element's local name is that of an item in some format."""
+    return name.rpartition(" ")[2] in _ITEM_NAMES
