@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from worker.dedupe import story_id
-from worker.normalize import normalize_entry
+from worker.normalize import body, normalize_entry
 from worker.normalize.dateline import split_dateline
 from worker.normalize.dates import story_date
 from worker.normalize.media import media_type
@@ -607,3 +607,19 @@ def test_a_date_without_offset_is_read_in_the_feeds_zone(moment: datetime, zone:
     for raw in (naive.isoformat(), naive.strftime("%a, %d %b %Y %H:%M:%S")):
         assert story_date(None, raw, zone=zone, fetched_at=FETCHED_AT) == (
             expected, ["date-without-zone"])
+
+
+_TAIL_PIECES = ["Read more", "read more", "[Continue reading", "[Read more]", "Weiterlesen", "the full story",
+                "Lire la suite", "The post ", " appeared first on ", "APPEARED FIRST ON", "word",
+                ".", " ", "\n", "\u00a0"]
+_TAIL_ENDS = ["", "...", "…", "»", "→", "]", ".", "!", " ", "\n", "\u00a0"]
+
+
+@given(st.lists(st.sampled_from(_TAIL_PIECES) | st.text(max_size=6), max_size=8),
+       st.lists(st.sampled_from(_TAIL_ENDS), max_size=3))
+def test_a_trailing_read_more_is_cut_as_its_pattern_says(
+        pieces: list[str], ends: list[str]) -> None:
+    """The cheap look before the "Read more" pattern never changes what it cuts."""
+    paragraph = "Some text. " + "".join(pieces) + "".join(ends)
+    cut = body._TRAILING_TAIL.sub("", paragraph)
+    assert body.without_tail([paragraph]) == ([cut] if cut else [])
