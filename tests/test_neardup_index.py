@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -298,6 +299,25 @@ def test_a_re_poll_looks_up_only_the_stories_not_published_before(
         assert poller.poll(feed).new == 1
     assert len(looked_up) == 3, "only the new story was screened on the re-poll"
     assert [s["duplicate_of"] for s in published(redis_client)] == [None, None, None]
+
+
+def test_the_index_is_kept_under_the_same_keys_in_every_release(
+        redis_client: redis.Redis) -> None:
+    """Workers of different releases share one index: its keys and fields stay put."""
+    index = NearDuplicateIndex(redis_client)
+    signature = sig(LEAD)
+    reference = hashlib.blake2b(b"a", digest_size=8).digest()
+    story_key = f"feedwatch:near:story:{reference.hex()}"
+    for _ in range(2):  # once more if a period ended in between
+        period = int(time.time() // neardup_index.WINDOW)
+        index.record([("a", signature, "c")])
+        if period == int(time.time() // neardup_index.WINDOW):
+            break
+    assert redis_client.hmget(story_key, "id", "signature", "cluster") == [
+        b"a", signature.to_bytes(), b"c"]
+    for number, value in enumerate(signature.band_values):
+        band = f"feedwatch:near:band:{period}:{number:02d}"
+        assert redis_client.hget(band, value) == reference
 
 
 def test_under_one_band_value_only_the_latest_stories_are_kept(

@@ -13,6 +13,10 @@ For every published story that has a signature (:mod:`worker.neardup`), Redis ke
 
 Packing the bands of all stories into 50 hashes a period, rather than one set per band value
 (51 keys and 8.5 kB a story in bench/RESULTS.md), keeps the index at about 3.6 kB a story.
+The lookup and record scripts make these key names themselves, from prefixes, periods and each
+story's band values in one string (one argument a story, where a hundred keys and values cost
+the worker more to send than the script took to run): the index suits a single Redis server,
+not a cluster.
 
 A new story's candidates are the stories under its band values; it is a near-duplicate of the
 earliest recorded candidate whose signature is similar enough. Per feed, ``near_duplicates``
@@ -43,6 +47,8 @@ from worker.neardup import Signature
 from worker.types import Story
 
 PREFIX = "feedwatch:near:"
+STORY_PREFIX = PREFIX + "story:"
+BAND_PREFIX = PREFIX + "band:"
 WINDOW = 86400
 """Seconds a story is remembered (a day): copies of a wire story appear within hours of each
 other, and each remembered story costs about 3.6 kB of Redis memory (bench/RESULTS.md)."""
@@ -51,22 +57,28 @@ MAX_CANDIDATES_PER_BAND = 50
 
 
 _LOOKUP = """
--- KEYS: per story, its ARGV[1] band hashes (each band number: this period's, the one before).
--- ARGV[2]: the prefix of story keys; then per story its ARGV[1] band values, in KEYS' order.
--- Returns the candidate references of each story, and (reference, id, signature, cluster, at)
--- of every candidate still recorded. Story keys are derived from the references read, so this
--- script suits a single Redis server, not a cluster.
-local per_story = tonumber(ARGV[1])
+-- ARGV[1]: the prefix of band hashes; ARGV[2], ARGV[3]: this period and the one before;
+-- ARGV[4]: the prefix of story keys. Then per story its band values as one string, 8 bytes
+-- each, in band order. Returns the candidate references of each story, and (reference, id,
+-- signature, cluster, at) of every candidate still recorded. Every key is made here from
+-- what it is given, so this script suits a single Redis server, not a cluster.
+local band_prefix, story_prefix = ARGV[1], ARGV[4]
+local periods = {ARGV[2], ARGV[3]}
 local candidates, records, seen = {}, {}, {}
 local function hex(c) return string.format('%02x', string.byte(c)) end
-for first = 1, #KEYS, per_story do
+for s = 5, #ARGV do
+  local bands = ARGV[s]
   local refs, mine = {}, {}
-  for k = first, first + per_story - 1 do
-    local packed = redis.call('HGET', KEYS[k], ARGV[k + 2])
-    if packed then
-      for at = 1, #packed, 8 do
-        local ref = string.sub(packed, at, at + 7)
-        if not mine[ref] then mine[ref] = true; refs[#refs + 1] = ref end
+  for b = 0, #bands / 8 - 1 do
+    local value = string.sub(bands, b * 8 + 1, b * 8 + 8)
+    local number = string.format('%02d', b)
+    for _, period in ipairs(periods) do
+      local packed = redis.call('HGET', band_prefix .. period .. ':' .. number, value)
+      if packed then
+        for at = 1, #packed, 8 do
+          local ref = string.sub(packed, at, at + 7)
+          if not mine[ref] then mine[ref] = true; refs[#refs + 1] = ref end
+        end
       end
     end
   end
@@ -74,7 +86,7 @@ for first = 1, #KEYS, per_story do
   for _, ref in ipairs(refs) do
     if not seen[ref] then
       seen[ref] = true
-      local story = ARGV[2] .. string.gsub(ref, '.', hex)
+      local story = story_prefix .. string.gsub(ref, '.', hex)
       local found = redis.call('HMGET', story, 'id', 'signature', 'cluster', 'at')
       if found[1] then
         records[#records + 1] = ref
@@ -88,24 +100,26 @@ return {candidates, records}
 
 _RECORD = """
 -- ARGV[1]: seconds a story is kept; ARGV[2]: when this period's band hashes expire; ARGV[3]:
--- now; ARGV[4]: most references kept under one band value. Then per story: its number of
--- bands n, id, reference, signature, cluster, and its n band values; KEYS: per story, its
--- story key, then its n band hashes.
+-- now; ARGV[4]: most references kept under one band value; ARGV[5]: the prefix of this
+-- period's band hashes; ARGV[6]: the prefix of story keys. Then per story: its id, reference,
+-- signature, cluster, and its band values as one string, 8 bytes each, in band order.
 local keep = tonumber(ARGV[4]) * 8
-local key, arg = 1, 5
-while arg <= #ARGV do
-  local bands, ref = tonumber(ARGV[arg]), ARGV[arg + 2]
-  redis.call('HSET', KEYS[key], 'id', ARGV[arg + 1], 'signature', ARGV[arg + 3],
-    'cluster', ARGV[arg + 4], 'at', ARGV[3])
-  redis.call('EXPIRE', KEYS[key], ARGV[1])
-  for b = 1, bands do
-    local band, value = KEYS[key + b], ARGV[arg + 4 + b]
+local band_prefix, story_prefix = ARGV[5], ARGV[6]
+local function hex(c) return string.format('%02x', string.byte(c)) end
+for arg = 7, #ARGV, 5 do
+  local ref, bands = ARGV[arg + 1], ARGV[arg + 4]
+  local story = story_prefix .. string.gsub(ref, '.', hex)
+  redis.call('HSET', story, 'id', ARGV[arg], 'signature', ARGV[arg + 2],
+    'cluster', ARGV[arg + 3], 'at', ARGV[3])
+  redis.call('EXPIRE', story, ARGV[1])
+  for b = 0, #bands / 8 - 1 do
+    local band = band_prefix .. string.format('%02d', b)
+    local value = string.sub(bands, b * 8 + 1, b * 8 + 8)
     local packed = (redis.call('HGET', band, value) or '') .. ref
     if #packed > keep then packed = string.sub(packed, -keep) end
     redis.call('HSET', band, value, packed)
     redis.call('EXPIREAT', band, ARGV[2])
   end
-  key, arg = key + bands + 1, arg + 5 + bands
 end
 return 1
 """
@@ -151,15 +165,9 @@ class NearDuplicateIndex:
         if not wanted:
             return []
         period = int(time.time() // self._window)
-        keys: list[str] = []
-        values: list[bytes] = []
-        for _story_id, signature in wanted:
-            for number, value in _bands(signature):
-                for recent in (period, period - 1):
-                    keys.append(_band_key(recent, number))
-                    values.append(value)
-        candidates, flat = self._lookup(
-            keys=keys, args=[2 * neardup.BANDS, PREFIX + "story:", *values])
+        candidates, flat = self._lookup(args=[
+            BAND_PREFIX, period, period - 1, STORY_PREFIX,
+            *(b"".join(signature.band_values) for _story_id, signature in wanted)])
         records = {
             ref: _Recorded(found.decode(), Signature.from_bytes(sig), cluster.decode(), float(at))
             for ref, found, sig, cluster, at in zip(*[iter(flat)] * 5, strict=True)}
@@ -188,17 +196,13 @@ class NearDuplicateIndex:
             return
         now = time.time()
         period = int(now // self._window)
-        keys: list[str] = []
         args: list[str | bytes | float] = [
-            self._window, (period + 2) * self._window, repr(now), MAX_CANDIDATES_PER_BAND]
+            self._window, (period + 2) * self._window, repr(now), MAX_CANDIDATES_PER_BAND,
+            f"{BAND_PREFIX}{period}:", STORY_PREFIX]
         for story_id, signature, cluster in stories:
-            bands = _bands(signature)
-            reference = _reference(story_id)
-            keys.append(_story_key(reference))
-            keys.extend(_band_key(period, number) for number, _ in bands)
-            args.extend([len(bands), story_id, reference, signature.to_bytes(), cluster])
-            args.extend(value for _, value in bands)
-        (self._client if writes is None else writes).eval(_RECORD, len(keys), *keys, *args)
+            args.extend([story_id, _reference(story_id), signature.to_bytes(), cluster,
+                         b"".join(signature.band_values)])
+        (self._client if writes is None else writes).eval(_RECORD, 0, *args)
 
 
 @dataclass
@@ -294,23 +298,7 @@ def _reference(story_id: str) -> bytes:
 
 def story_key(story_id: str) -> str:
     """Where a story's signature is recorded."""
-    return _story_key(_reference(story_id))
-
-
-def _story_key(reference: bytes) -> str:
-    return f"{PREFIX}story:{reference.hex()}"
-
-
-def _band_key(period: int, number: str) -> str:
-    return f"{PREFIX}band:{period}:{number}"
-
-
-_BAND_NUMBERS = [f"{band:02d}" for band in range(neardup.BANDS)]
-
-
-def _bands(signature: Signature) -> list[tuple[str, bytes]]:
-    """The signature's LSH bands as (band number, 8-byte band value)."""
-    return list(zip(_BAND_NUMBERS, signature.band_values, strict=True))
+    return f"{STORY_PREFIX}{_reference(story_id).hex()}"
 
 
 __all__ = ["Match", "NearDuplicateIndex", "Screened", "screen", "story_key"]
