@@ -117,6 +117,14 @@ def test_a_story_as_data_is_what_dataclasses_make_of_it() -> None:
         if story.media:
             data["media"][0]["url"] = "changed"
             assert story.media[0].url != "changed"
+    odd = Story(id="abc", tags=("a", "b"), media=[_Picture(type="image", url="u")])  # type: ignore[arg-type]
+    assert odd.to_dict() == dataclasses.asdict(odd)
+    assert json.loads(json.dumps(odd.to_dict()))["media"][0]["url"] == "u"
+
+
+@dataclasses.dataclass
+class _Picture(Media):
+    """A Media subclass, as an extension might make: turned into data like any dataclass."""
 
 
 def test_schema_is_a_valid_draft_2020_12_schema(schema: dict[str, Any]) -> None:

@@ -623,3 +623,7 @@ def test_a_trailing_read_more_is_cut_as_its_pattern_says(
     paragraph = "Some text. " + "".join(pieces) + "".join(ends)
     cut = body._TRAILING_TAIL.sub("", paragraph)
     assert body.without_tail([paragraph]) == ([cut] if cut else [])
+
+
+def test_an_empty_last_paragraph_is_dropped_with_the_tail() -> None:
+    assert body.without_tail(["Text.", ""]) == ["Text."]

@@ -167,7 +167,7 @@ class NearDuplicateIndex:
         period = int(time.time() // self._window)
         candidates, flat = self._lookup(args=[
             BAND_PREFIX, period, period - 1, STORY_PREFIX,
-            *(b"".join(signature.band_values) for _story_id, signature in wanted)])
+            *(_band_string(signature) for _story_id, signature in wanted)])
         records = {
             ref: _Recorded(found.decode(), Signature.from_bytes(sig), cluster.decode(), float(at))
             for ref, found, sig, cluster, at in zip(*[iter(flat)] * 5, strict=True)}
@@ -201,7 +201,7 @@ class NearDuplicateIndex:
             f"{BAND_PREFIX}{period}:", STORY_PREFIX]
         for story_id, signature, cluster in stories:
             args.extend([story_id, _reference(story_id), signature.to_bytes(), cluster,
-                         b"".join(signature.band_values)])
+                         _band_string(signature)])
         (self._client if writes is None else writes).eval(_RECORD, 0, *args)
 
 
@@ -294,6 +294,14 @@ class _Batch:
 def _reference(story_id: str) -> bytes:
     """The 8 bytes a story is listed under in the band hashes."""
     return hashlib.blake2b(story_id.encode(), digest_size=8).digest()
+
+
+def _band_string(signature: Signature) -> bytes:
+    """A signature's band values as the scripts take them: 8 bytes each, in band order."""
+    bands = b"".join(signature.band_values)
+    if len(bands) != 8 * neardup.BANDS:
+        raise ValueError(f"a signature has {len(bands)} bytes of bands, not {8 * neardup.BANDS}")
+    return bands
 
 
 def story_key(story_id: str) -> str:

@@ -6,7 +6,7 @@ A :class:`Story` is the normalized form of one feed item. Its JSON form (``to_di
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 SCHEMA_VERSION = 1
@@ -114,15 +114,21 @@ class Story:
 
 
 _FIELD_NAMES = {cls: tuple(f.name for f in fields(cls)) for cls in (Story, Media, Extraction)}
+_SCALARS = (str, int, float)
 
 
 def _plain(value: Any) -> Any:
     """What ``dataclasses.asdict`` gives, without its deep copy of every string and number
-    (a tenth of a first poll's CPU): a story's fields hold only those, None, lists and the
-    dataclasses above, and only lists and dataclasses need new objects."""
+    (a tenth of a first poll's CPU): only containers and dataclasses need new objects."""
+    if value is None or isinstance(value, _SCALARS):
+        return value
     names = _FIELD_NAMES.get(type(value))
     if names is not None:
         return {name: _plain(getattr(value, name)) for name in names}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
     return value

@@ -98,7 +98,7 @@ def without_tail(paragraphs: list[str]) -> list[str]:
     """``paragraphs`` without a last "Read more" link (see the module docstring)."""
     if paragraphs and _TAIL.fullmatch(paragraphs[-1]):
         paragraphs = paragraphs[:-1]
-    if paragraphs and _may_end_in_tail(paragraphs[-1]):
+    if paragraphs and (not paragraphs[-1] or _may_end_in_tail(paragraphs[-1])):
         last = _TRAILING_TAIL.sub("", paragraphs[-1])
         paragraphs = [*paragraphs[:-1], last] if last else paragraphs[:-1]
     return paragraphs
