@@ -163,22 +163,16 @@ def is_near_duplicate(a: Signature, b: Signature) -> bool:
     return are_candidates(a, b) and similarity(a, b) >= THRESHOLD
 
 
-def bands(sig: Signature) -> list[str]:
-    """The LSH band keys of a signature (band number and value): stories sharing any one of
-    them are candidates."""
-    return [f"{band:02d}:{value.hex()}" for band, value in enumerate(sig.band_values)]
-
-
 def are_candidates(a: Signature, b: Signature) -> bool:
     """Whether the index would ever compare two signatures: they agree on every slot of one
-    band at least (as their :func:`bands` keys would; the slots are compared directly, which
-    costs a fraction of hashing them)."""
+    band at least (as their :attr:`Signature.band_values` would; the slots are compared
+    directly, which costs a fraction of hashing them)."""
     x, y = a.values, b.values
     return any(x[at:at + ROWS] == y[at:at + ROWS] for at in range(0, BANDS * ROWS, ROWS))
 
 
 __all__ = [
     "BANDS", "MIN_WORDS", "ROWS", "SHINGLE_WORDS", "SLOTS", "THRESHOLD", "Signature",
-    "are_candidates", "bands", "is_near_duplicate", "jaccard", "shingles", "signature",
+    "are_candidates", "is_near_duplicate", "jaccard", "shingles", "signature",
     "similarity", "story_signature", "story_text", "words",
 ]
