@@ -145,7 +145,8 @@ class NearDuplicateIndex:
     """Signatures of recently published stories, looked up by LSH band.
 
     Each call is one Lua script, however many stories it is given: a lookup reads 100 band
-    sets per story, which as separate commands cost the worker more than the rest of a poll.
+    hash fields per story, which as separate commands cost the worker more than the rest of a
+    poll.
     """
 
     def __init__(self, client: redis.Redis, window: int = WINDOW) -> None:
@@ -265,10 +266,8 @@ class _Batch:
     """The stories of one poll screened so far, listed under their band values, as the index
     lists recorded ones: a story is compared with the earlier ones that share a band with it,
     not with each of them (a first poll of a 100-item feed would make 4,950 comparisons).
-
     Each earlier story is compared by its own signature, also when a feed repeats an id
-    within one document (the comparison with each story in turn used the signature of the
-    id's last story)."""
+    within one document."""
 
     def __init__(self) -> None:
         self._stories: list[tuple[Story, Signature]] = []
