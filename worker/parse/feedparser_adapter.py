@@ -65,7 +65,7 @@ from feedparser.namespaces import mediarss
 
 from worker.parse.sniff import body_kind
 
-_WESTERN_SINGLE_BYTE = {
+WESTERN_SINGLE_BYTE = {
     **dict.fromkeys(("iso-8859-1", "iso8859-1", "latin-1", "latin1"), "windows-1252"),
     **dict.fromkeys(("windows-1252", "cp1252"), "windows-1252"),
     **dict.fromkeys(("iso-8859-15", "iso8859-15"), "iso-8859-15"),
@@ -154,10 +154,10 @@ feedparser.mixin._FeedParserMixin.can_be_relative_uri.discard("id")
 
 def run_feedparser(content: bytes, url: str, headers: Mapping[str, str] | None) -> Any:
     """feedparser's result for ``content`` as fetched from ``url`` with ``headers``."""
-    content = _without_leading_whitespace(content)
+    content = without_leading_whitespace(content)
     given = {k.lower(): v for k, v in (headers or {}).items()}
-    declared = _charset(given.get("content-type", "")) or _xml_encoding(content)
-    repaired = _western_as_utf8(content, declared)
+    declared = charset_of(given.get("content-type", "")) or xml_encoding(content)
+    repaired = western_as_utf8(content, declared)
     return feedparser.parse(
         # Never the bytes themselves: feedparser would take them for a URL or a file name.
         io.BytesIO(content if repaired is None else repaired),
@@ -172,7 +172,7 @@ def feedparser_headers(
 ) -> dict[str, str]:
     """The response headers as feedparser should see them (see the module docstring)."""
     given = {k.lower(): v for k, v in (headers or {}).items()}
-    charset = charset or _charset(given.get("content-type", ""))
+    charset = charset or charset_of(given.get("content-type", ""))
     passed = {"content-location": url, "content-type": "application/xml"}
     if charset:
         passed["content-type"] += f"; charset={charset}"
@@ -224,7 +224,7 @@ def not_a_feed_reason(content: bytes, result: Any) -> str | None:
     return "not a feed: no RSS, RDF or Atom root element"
 
 
-def _without_leading_whitespace(content: bytes) -> bytes:
+def without_leading_whitespace(content: bytes) -> bytes:
     """``content`` without the blank lines some servers send before ``<?xml``.
 
     feedparser only replaces an XML declaration at the very start; after blank lines it adds a
@@ -248,10 +248,10 @@ def _head(content: bytes) -> bytes:
     return head.replace(b"\x00", b"").lstrip(b" \t\r\n")
 
 
-def _western_as_utf8(content: bytes, declared: str | None) -> bytes | None:
+def western_as_utf8(content: bytes, declared: str | None) -> bytes | None:
     """``content`` re-encoded as UTF-8 when it declares a Western single-byte charset but holds
     UTF-8 sequences (see the module docstring); None when it does not need it."""
-    codec = _WESTERN_SINGLE_BYTE.get((declared or "").lower())
+    codec = WESTERN_SINGLE_BYTE.get((declared or "").lower())
     if codec is None or content.isascii():
         return None
     text = content.decode("utf-8", "surrogateescape")
@@ -264,12 +264,12 @@ def _western_as_utf8(content: bytes, declared: str | None) -> bytes | None:
     return legacy.encode("utf-8")
 
 
-def _xml_encoding(content: bytes) -> str | None:
+def xml_encoding(content: bytes) -> str | None:
     match = _XML_ENCODING.match(_head(content))
     return match[1].decode("ascii") if match else None
 
 
-def _charset(content_type: str) -> str | None:
+def charset_of(content_type: str) -> str | None:
     for param in content_type.split(";")[1:]:
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset" and value.strip(" \"'"):

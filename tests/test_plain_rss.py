@@ -1,0 +1,190 @@
+"""The fast reader of plain RSS 2.0 (worker/parse/plain_rss.py): wherever it reads a document,
+the stories are those feedparser gives; whatever it does not reproduce, it leaves to feedparser.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from plaincheck import plain_differences
+
+from worker.parse import parse_feed
+from worker.parse.plain_rss import read_plain_rss
+
+TESTS = Path(__file__).parent
+DOCUMENTS = sorted(p for folder in ("feeds", "golden/feeds") for p in (TESTS / folder).rglob("*")
+                   if p.is_file() and p.suffix not in (".md", ".json"))
+FETCHED_AT = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+URL = "https://news.example/section/feed.xml"
+
+NAMESPACES = (
+    'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+    'xmlns:media="http://search.yahoo.com/mrss/" xmlns:atom="http://www.w3.org/2005/Atom" '
+    'xmlns:sy="http://purl.org/rss/1.0/modules/syndication/" '
+    'xmlns:wfw="http://wellformedweb.org/CommentAPI/" '
+    'xmlns:slash="http://purl.org/rss/1.0/modules/slash/" '
+    'xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0" '
+    'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"')
+
+
+def rss(channel: str, *, charset: str = "UTF-8") -> bytes:
+    """A document in ``charset``, what it cannot hold written as character references."""
+    return (f'<?xml version="1.0" encoding="{charset}"?>\n<rss version="2.0" {NAMESPACES}>'
+            f'<channel>{channel}</channel></rss>').encode(charset, "xmlcharrefreplace")
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=[str(p.relative_to(TESTS)) for p in DOCUMENTS])
+def test_the_feed_files_give_the_stories_feedparser_gives(path: Path) -> None:
+    """bench/plain_rss_check.py runs this over the whole shared corpus (bench/RESULTS.md)."""
+    _read, problems = plain_differences(path.read_bytes(), f"https://feeds.example/{path.name}",
+                                        FETCHED_AT)
+    assert problems == []
+
+
+def test_the_fast_reader_reads_the_plain_rss_feeds_of_the_tests() -> None:
+    read = [p.name for p in DOCUMENTS if read_plain_rss(p.read_bytes(), URL, None) is not None]
+    assert {"nytimes_us.xml", "bbc_news_home.xml", "wired.xml", "hackernews.xml"} <= set(read)
+
+
+# Generated documents: every element the fast reader knows, in any order and number, with text
+# that trips feedparser's guesses: HTML-looking or not, entities, relative links, UTF-8 that
+# was decoded as Latin-1, windows-1252 control codes, padding whitespace.
+TEXT = st.lists(
+    st.sampled_from([
+        *"ab Z09.,;:/?=#-_'\"&<>\t\n", "é", "Ã©", "\x92", "\x85", "\xa0", "—", "“", "漢", "<b>", "</b>", "<p>", "</p>",
+        "&amp;", "&copy;", "&#233;", "&bogus;", "<br/>", "<script>", "http://x.example/a?b=1&c=2",
+        "/relative/path", "../up", "  "]),
+    max_size=12,
+).map("".join)
+DATES = st.sampled_from(["Sat, 16 Oct 2021 09:00:15 +0000", "2021-10-16T09:00:15Z",
+                         "16 Oct 2021", "yesterday", "", "Mon, 03 Oct 2011 20:20:59 +0200"])
+NAMES = TEXT.filter(lambda s: "@" not in s)
+
+
+def text_element(tag: str, value: str, cdata: bool, attributes: str = "") -> str:
+    body = f"<![CDATA[{value}]]>" if cdata and "]]>" not in value else escape(value)
+    return f"<{tag}{attributes}>{body}</{tag}>"
+
+
+@st.composite
+def items(draw: st.DrawFn) -> str:
+    once = {
+        "title": TEXT, "link": TEXT, "description": TEXT, "pubDate": DATES, "dc:date": DATES,
+        "comments": TEXT, "media:description": TEXT, "feedburner:origLink": TEXT,
+        "itunes:duration": st.sampled_from(["1:02:03", "62", "", "x"]),
+    }
+    parts = []
+    for tag in draw(st.lists(st.sampled_from(sorted(once)), unique=True)):
+        parts.append(text_element(tag, draw(once[tag]), draw(st.booleans())))
+    if draw(st.booleans()):
+        permalink = draw(st.sampled_from(["", ' isPermaLink="true"', ' isPermaLink="false"',
+                                          ' isPermaLink="True"']))
+        parts.append(text_element("guid", draw(TEXT), draw(st.booleans()), permalink))
+    for _ in range(draw(st.integers(0, 3))):
+        parts.append(draw(st.sampled_from([
+            text_element("category", draw(TEXT), False,
+                         draw(st.sampled_from(["", ' domain="http://d.example/k"', ' domain=""']))),
+            text_element(draw(st.sampled_from(["dc:creator", "author"])), draw(NAMES), False),
+            text_element("content:encoded", draw(TEXT), draw(st.booleans())),
+            f'<enclosure url={quoteattr(draw(TEXT))} type="Audio/MPEG" length="12"/>',
+            f'<media:content url={quoteattr(draw(TEXT))} medium="image" width="640" '
+            f'height="{draw(st.integers(-1, 900))}" Type="IMAGE/JPEG"/>',
+            text_element("media:thumbnail", draw(TEXT), False,
+                         draw(st.sampled_from(["", ' url="https://img.example/t.jpg"']))),
+            text_element("media:credit", draw(NAMES), False, ' role="photographer"'),
+            f'<atom:link rel="{draw(st.sampled_from(["self", "standout", "related"]))}" '
+            f'href={quoteattr(draw(TEXT))}/>',
+            text_element("wfw:commentRss", draw(TEXT), False),
+            text_element("slash:comments", draw(TEXT), False),
+        ])))
+    draw(st.randoms()).shuffle(parts)
+    return "<item>" + "".join(parts) + "</item>"
+
+
+@st.composite
+def documents(draw: st.DrawFn, charset: str) -> bytes:
+    channel = [text_element("title", draw(TEXT), draw(st.booleans())),
+               text_element("link", draw(st.sampled_from(["https://news.example/", "/home", ""])),
+                            False)]
+    if draw(st.booleans()):
+        channel.append(text_element("language", draw(st.sampled_from(["en-us", "de_DE", ""])),
+                                    False))
+    if draw(st.booleans()):
+        channel.append("<ttl>30</ttl><sy:updatePeriod>hourly</sy:updatePeriod>"
+                       "<sy:updateFrequency>2</sy:updateFrequency>")
+    if draw(st.booleans()):
+        channel.append("<image><title>Logo</title><url>https://news.example/l.png</url>"
+                       "<link>https://news.example/</link></image>")
+    channel += draw(st.lists(items(), max_size=4))
+    draw(st.randoms()).shuffle(channel)
+    return rss("".join(channel), charset=charset)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), charset=st.sampled_from(["UTF-8", "ISO-8859-1", "windows-1252"]),
+       in_header=st.booleans(), language=st.sampled_from([None, "fr", "pt_BR"]))
+def test_generated_documents_give_the_stories_feedparser_gives(
+    data: st.DataObject, charset: str, in_header: bool, language: str | None,
+) -> None:
+    document = data.draw(documents(charset))
+    headers = {"Content-Language": language} if language else {}
+    if in_header:
+        headers["Content-Type"] = f"application/rss+xml; charset={charset}"
+    read, problems = plain_differences(document, URL, FETCHED_AT, headers)
+    assert read, "the fast reader declined a document made of what it knows"
+    assert problems == []
+
+
+DECLINED = {
+    "a DOCTYPE": b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "x">]>'
+                 b'<rss version="2.0"><channel><title>&e;</title></channel></rss>',
+    "another charset": rss("<title>Café</title>", charset="windows-1251"),
+    "xml:base": rss('<item xml:base="https://elsewhere.example/"><link>a</link></item>'),
+    "xml:lang": rss('<item><title xml:lang="de">Hallo</title></item>'),
+    "RSS 0.91": b'<rss version="0.91"><channel><title>t</title></channel></rss>',
+    "an unknown element": rss("<item><title>t</title><foo>bar</foo></item>"),
+    "a namespace spelled otherwise": b'<rss version="2.0" xmlns:media="http://search.yahoo.com'
+                                     b'/mrss"><channel><item><media:content url="u"/></item>'
+                                     b'</channel></rss>',
+    "markup inside a description": rss("<item><description>a <b>b</b></description></item>"),
+    "a title given twice": rss("<item><title>a</title><title>b</title></item>"),
+    "an author with an e-mail address": rss("<item><author>jo@news.example (Jo)</author></item>"),
+    "an alternate atom:link": rss('<item><atom:link rel="alternate" href="u"/></item>'),
+    "an attribute on a title": rss('<item><title type="html">a</title></item>'),
+}
+
+
+@pytest.mark.parametrize("document", DECLINED.values(), ids=DECLINED.keys())
+def test_what_it_does_not_reproduce_is_left_to_feedparser(document: bytes) -> None:
+    assert read_plain_rss(document, URL, None) is None
+    parse_feed(document, url=URL)  # and feedparser reads it (or says why not)
+
+
+def test_a_header_charset_other_than_the_documents_is_left_to_feedparser() -> None:
+    """feedparser takes the header's word, and notes the override as a problem."""
+    document = rss("<item><title>t</title></item>")
+    assert read_plain_rss(document, URL, {"Content-Type": "text/xml; charset=iso-8859-1"}) is None
+    assert read_plain_rss(document, URL, {"Content-Type": "text/xml; charset=UTF-8"}) is not None
+
+
+def test_utf8_inside_a_latin1_document_is_read_as_feedparser_reads_it() -> None:
+    """Items pasted from a UTF-8 system into a Latin-1 template (feedparser_adapter)."""
+    document = rss("<item><title>Brøndby</title><description>x</description></item>",
+                   charset="ISO-8859-1").replace("Brøndby".encode("latin-1"),
+                                                 "Brøndby".encode())
+    document = document.replace(b"<description>x", "<description>Café".encode("latin-1"))
+    assert plain_differences(document, URL, FETCHED_AT) == (True, [])
+    entry = read_plain_rss(document, URL, None).entries[0]
+    assert (entry.title, entry.summary) == ("Brøndby", "Café")
+
+
+def test_a_broken_document_is_left_to_feedparser_which_says_what_is_wrong() -> None:
+    document = rss("<item><title>t</title></item>")[:-20]
+    assert read_plain_rss(document, URL, None) is None
+    assert parse_feed(document, url=URL).problem is not None
