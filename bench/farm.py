@@ -185,8 +185,13 @@ def load_template(path: Path) -> Template:
                     texts, tail, iso, tuple(sorted(vocabulary)))
 
 
-def load_templates() -> list[Template]:
-    return [load_template(p) for p in sorted(TEMPLATES.glob("*.xml"))]
+def load_templates(names: str = "") -> list[Template]:
+    """The templates of ``bench/templates``, or those named (comma-separated file stems)."""
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    paths = [p for p in sorted(TEMPLATES.glob("*.xml")) if not wanted or p.stem in wanted]
+    if wanted - {p.stem for p in paths}:
+        raise SystemExit(f"no such template: {', '.join(sorted(wanted - {p.stem for p in paths}))}")
+    return [load_template(p) for p in paths]
 
 
 def host(feed: int, hosts: int) -> str:
@@ -359,10 +364,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before answering")
     parser.add_argument("--rate", type=float, default=0.0, help="new items/s across the farm")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--templates", default="",
+                        help="only these templates (comma-separated file stems); default all")
     args = parser.parse_args(argv)
     if not 1 <= args.hosts <= 254:
         parser.error("--hosts must be 1 to 254")
-    farm = Farm(args.feeds, args.items, args.hosts, args.port, load_templates(), args.seed)
+    farm = Farm(args.feeds, args.items, args.hosts, args.port, load_templates(args.templates),
+                args.seed)
     farm.rate = args.rate
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(farm, args.latency))

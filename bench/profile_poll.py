@@ -103,13 +103,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--new", type=int, default=50, help="feeds changed per round")
     parser.add_argument("--profile", choices=["unchanged", "changed"])
+    parser.add_argument("--templates", default="",
+                        help="the farm's templates (comma-separated file stems); default all")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="move everything alive after the warm-up out of the collector's view")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="profile-poll-"))
     farm = subprocess.Popen(
         [sys.executable, str(BENCH / "farm.py"), "--feeds", str(args.feeds), "--items",
-         str(args.items), "--hosts", str(args.hosts), "--port", str(args.port)],
+         str(args.items), "--hosts", str(args.hosts), "--port", str(args.port),
+         "--templates", args.templates],
         stdout=subprocess.DEVNULL)
     server = ValkeyServer(data_dir=work / "valkey")
     server.start(timeout=30)

@@ -1,6 +1,6 @@
-"""The fast reader of plain RSS (worker/parse/plain_rss.py) must give the stories feedparser
-gives: used by tests/test_plain_rss.py on the feeds copied into tests/ and on generated
-documents, and by bench/plain_rss_check.py on the whole shared corpus."""
+"""The fast reader of plain RSS and Atom (worker/parse/plain/) must give the stories feedparser
+gives: used by tests/test_plain.py on the feeds copied into tests/ and on generated
+documents, and by bench/plain_check.py on the whole shared corpus."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import datetime
 from worker.config import FeedConfig
 from worker.parse import ParsedFeed, from_feedparser
 from worker.parse.feedparser_adapter import run_feedparser
-from worker.parse.plain_rss import read_plain_rss
+from worker.parse.plain import read_plain
 from worker.poll import normalize_entries
 
 CHANNEL_FIELDS = ("title", "link", "language", "version", "poll_minimum", "problem")
@@ -21,7 +21,7 @@ def plain_differences(
 ) -> tuple[bool, list[str]]:
     """Whether the fast reader reads the document, and every difference between what it gives
     and what feedparser gives: channel facts, entry count, and each story."""
-    fast = read_plain_rss(content, url, headers)
+    fast = read_plain(content, url, headers)
     if fast is None:
         return False, []
     mine = from_feedparser(content, fast)

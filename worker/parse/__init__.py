@@ -14,7 +14,7 @@ from worker.exceptions import ParseError
 from worker.interval import feed_minimum
 from worker.parse.feedparser_adapter import not_a_feed_reason, problem_of, run_feedparser
 from worker.parse.jsonfeed import looks_like_json, read_json_feed
-from worker.parse.plain_rss import read_plain_rss
+from worker.parse.plain import read_plain
 
 __all__ = ["ParsedFeed", "from_feedparser", "parse_feed"]
 
@@ -46,9 +46,9 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
     A valid feed without items gives a ParsedFeed without entries; a malformed feed that still
     yields entries gives them, with ``problem`` set. A body that starts like JSON is read as a
     JSON Feed (:mod:`worker.parse.jsonfeed`), whatever the URL or the Content-Type say; a plain
-    RSS 2.0 document is read by :mod:`worker.parse.plain_rss`, which gives what feedparser
-    gives, at a fraction of its cost; any other body goes to feedparser, which tells RSS, RDF
-    and Atom apart by the root element.
+    RSS 2.0 or Atom 1.0 document is read by :mod:`worker.parse.plain`, which gives what
+    feedparser gives, at a fraction of its cost; any other body goes to feedparser, which
+    tells RSS, RDF and Atom apart by the root element.
 
     Raises :class:`ParseError` when the body yields no entries and is no valid feed: "empty
     body", "not a feed: looks like an HTML page", "broken XML: <what> at line N", ...
@@ -57,14 +57,14 @@ def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = 
         raise ParseError("empty body")
     if looks_like_json(content):
         return ParsedFeed(**read_json_feed(content))
-    result = read_plain_rss(content, url, headers)
+    result = read_plain(content, url, headers)
     return from_feedparser(content, run_feedparser(content, url, headers) if result is None
                            else result)
 
 
 def from_feedparser(content: bytes, result: Any) -> ParsedFeed:
     """The ParsedFeed of feedparser's ``result`` for ``content`` (or of a result shaped like
-    it, see :mod:`worker.parse.plain_rss`); raises :class:`ParseError` as :func:`parse_feed`."""
+    it, see :mod:`worker.parse.plain`); raises :class:`ParseError` as :func:`parse_feed`."""
     if not result.entries:
         reason = not_a_feed_reason(content, result)
         if reason is not None:

@@ -1,4 +1,4 @@
-"""The fast reader of plain RSS 2.0 (worker/parse/plain_rss.py): wherever it reads a document,
+"""The fast reader of plain RSS and Atom 2.0 (worker/parse/plain/): wherever it reads a document,
 the stories are those feedparser gives; whatever it does not reproduce, it leaves to feedparser.
 """
 
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from plaincheck import plain_differences
 
 from worker.parse import parse_feed
-from worker.parse.plain_rss import read_plain_rss
+from worker.parse.plain import read_plain
 
 TESTS = Path(__file__).parent
 DOCUMENTS = sorted(p for folder in ("feeds", "golden/feeds") for p in (TESTS / folder).rglob("*")
@@ -31,24 +31,31 @@ NAMESPACES = (
     'xmlns:slash="http://purl.org/rss/1.0/modules/slash/" '
     'xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0" '
     'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"')
+ATOM_NAMESPACES = 'xmlns="http://www.w3.org/2005/Atom" ' + NAMESPACES.replace(
+    'xmlns:atom="http://www.w3.org/2005/Atom" ', "")
 
 
-def rss(channel: str, *, charset: str = "UTF-8") -> bytes:
-    """A document in ``charset``, what it cannot hold written as character references."""
-    return (f'<?xml version="1.0" encoding="{charset}"?>\n<rss version="2.0" {NAMESPACES}>'
+def rss(channel: str, *, charset: str = "UTF-8", root: str = "") -> bytes:
+    """An RSS document in ``charset``, what it cannot hold written as character references."""
+    return (f'<?xml version="1.0" encoding="{charset}"?>\n<rss version="2.0" {NAMESPACES}{root}>'
             f'<channel>{channel}</channel></rss>').encode(charset, "xmlcharrefreplace")
+
+
+def atom(feed: str, *, charset: str = "UTF-8", root: str = "") -> bytes:
+    return (f'<?xml version="1.0" encoding="{charset}"?>\n<feed {ATOM_NAMESPACES}{root}>{feed}'
+            f'</feed>').encode(charset, "xmlcharrefreplace")
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=[str(p.relative_to(TESTS)) for p in DOCUMENTS])
 def test_the_feed_files_give_the_stories_feedparser_gives(path: Path) -> None:
-    """bench/plain_rss_check.py runs this over the whole shared corpus (bench/RESULTS.md)."""
+    """bench/plain_check.py runs this over the whole shared corpus (bench/RESULTS.md)."""
     _read, problems = plain_differences(path.read_bytes(), f"https://feeds.example/{path.name}",
                                         FETCHED_AT)
     assert problems == []
 
 
-def test_the_fast_reader_reads_the_plain_rss_feeds_of_the_tests() -> None:
-    read = [p.name for p in DOCUMENTS if read_plain_rss(p.read_bytes(), URL, None) is not None]
+def test_the_fast_reader_reads_the_plain_feeds_of_the_tests() -> None:
+    read = [p.name for p in DOCUMENTS if read_plain(p.read_bytes(), URL, None) is not None]
     assert {"nytimes_us.xml", "bbc_news_home.xml", "wired.xml", "hackernews.xml"} <= set(read)
 
 
@@ -78,6 +85,7 @@ def items(draw: st.DrawFn) -> str:
         "title": TEXT, "link": TEXT, "description": TEXT, "pubDate": DATES, "dc:date": DATES,
         "comments": TEXT, "media:description": TEXT, "feedburner:origLink": TEXT,
         "itunes:duration": st.sampled_from(["1:02:03", "62", "", "x"]),
+        "wfw:commentRss": TEXT, "slash:comments": TEXT,
     }
     parts = []
     for tag in draw(st.lists(st.sampled_from(sorted(once)), unique=True)):
@@ -100,15 +108,62 @@ def items(draw: st.DrawFn) -> str:
             text_element("media:credit", draw(NAMES), False, ' role="photographer"'),
             f'<atom:link rel="{draw(st.sampled_from(["self", "standout", "related"]))}" '
             f'href={quoteattr(draw(TEXT))}/>',
-            text_element("wfw:commentRss", draw(TEXT), False),
-            text_element("slash:comments", draw(TEXT), False),
         ])))
     draw(st.randoms()).shuffle(parts)
     return "<item>" + "".join(parts) + "</item>"
 
 
 @st.composite
+def atom_entries(draw: st.DrawFn) -> str:
+    typed = st.sampled_from(["", ' type="text"', ' type="html"', ' type="text/html"',
+                             ' type="HTML"', ' type="text/plain"'])
+    once = {"title": TEXT, "id": TEXT, "updated": DATES, "published": DATES, "summary": TEXT,
+            "rights": TEXT, "media:description": TEXT, "feedburner:origLink": TEXT}
+    parts = []
+    for tag in draw(st.lists(st.sampled_from(sorted(once)), unique=True)):
+        attributes = draw(typed) if tag in ("title", "summary", "rights") else ""
+        parts.append(text_element(tag, draw(once[tag]), draw(st.booleans()), attributes))
+    for _ in range(draw(st.integers(0, 4))):
+        rel = draw(st.sampled_from(["", ' rel="alternate"', ' rel="self"', ' rel="enclosure"',
+                                    ' rel="related"', ' rel="ALTERNATE"']))
+        link_type = draw(st.sampled_from(["", ' type="text/html"', ' type="application/pdf"',
+                                          ' type="TEXT/HTML"', ' type="html"']))
+        person = "".join(text_element(part, draw(TEXT), False) for part in draw(
+            st.lists(st.sampled_from(["name", "email", "uri"]), unique=True, min_size=1)))
+        parts.append(draw(st.sampled_from([
+            f"<link{rel}{link_type} href={quoteattr(draw(TEXT))}/>",
+            text_element("content", draw(TEXT), draw(st.booleans()), draw(typed)),
+            f"<author>{person}</author>",
+            text_element("author", draw(NAMES), False),
+            text_element("dc:creator", draw(NAMES), False),
+            text_element("category", draw(TEXT), False, draw(st.sampled_from([
+                ' term="Politics"', ' term="x" scheme="http://s.example/" label="X"', ""]))),
+            f'<media:thumbnail url="https://img.example/{draw(st.integers(0, 9))}.jpg"/>',
+            f'<media:content url={quoteattr(draw(TEXT))} medium="image" width="640"/>',
+        ])))
+    draw(st.randoms()).shuffle(parts)
+    return "<entry>" + "".join(parts) + "</entry>"
+
+
+ROOT_SCOPES = st.tuples(
+    st.sampled_from(["", ' xml:lang="de"', ' xml:lang="en_GB"', ' xml:lang=""']),
+    st.sampled_from(["", ' xml:base="https://base.example/dir/"', ' xml:base="/elsewhere/"',
+                     ' xml:base="sub/"'])).map("".join)
+
+
+@st.composite
 def documents(draw: st.DrawFn, charset: str) -> bytes:
+    """An RSS or an Atom document of everything the fast reader knows, in any order."""
+    if draw(st.booleans()):
+        feed = [text_element("title", draw(TEXT), draw(st.booleans())),
+                f'<link href="{draw(st.sampled_from(["https://news.example/", "/home"]))}"/>',
+                "<subtitle>s</subtitle><updated>2021-10-16T09:00:15Z</updated>"
+                "<author><name>Desk</name></author>"]
+        if draw(st.booleans()):
+            feed.append(text_element("id", draw(TEXT), False))
+        feed += draw(st.lists(atom_entries(), max_size=4))
+        draw(st.randoms()).shuffle(feed)
+        return atom("".join(feed), charset=charset, root=draw(ROOT_SCOPES))
     channel = [text_element("title", draw(TEXT), draw(st.booleans())),
                text_element("link", draw(st.sampled_from(["https://news.example/", "/home", ""])),
                             False)]
@@ -123,10 +178,10 @@ def documents(draw: st.DrawFn, charset: str) -> bytes:
                        "<link>https://news.example/</link></image>")
     channel += draw(st.lists(items(), max_size=4))
     draw(st.randoms()).shuffle(channel)
-    return rss("".join(channel), charset=charset)
+    return rss("".join(channel), charset=charset, root=draw(ROOT_SCOPES))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), charset=st.sampled_from(["UTF-8", "ISO-8859-1", "windows-1252"]),
        in_header=st.booleans(), language=st.sampled_from([None, "fr", "pt_BR"]))
 def test_generated_documents_give_the_stories_feedparser_gives(
@@ -135,7 +190,7 @@ def test_generated_documents_give_the_stories_feedparser_gives(
     document = data.draw(documents(charset))
     headers = {"Content-Language": language} if language else {}
     if in_header:
-        headers["Content-Type"] = f"application/rss+xml; charset={charset}"
+        headers["Content-Type"] = f"application/xml; charset={charset}"
     read, problems = plain_differences(document, URL, FETCHED_AT, headers)
     assert read, "the fast reader declined a document made of what it knows"
     assert problems == []
@@ -145,8 +200,17 @@ DECLINED = {
     "a DOCTYPE": b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY e "x">]>'
                  b'<rss version="2.0"><channel><title>&e;</title></channel></rss>',
     "another charset": rss("<title>Café</title>", charset="windows-1251"),
-    "xml:base": rss('<item xml:base="https://elsewhere.example/"><link>a</link></item>'),
-    "xml:lang": rss('<item><title xml:lang="de">Hallo</title></item>'),
+    "xml:base below the root": rss('<item xml:base="https://b.example/"><link>a</link></item>'),
+    "xml:lang below the root": rss('<item><title xml:lang="de">Hallo</title></item>'),
+    "a bare lang attribute": rss('<item><media:credit lang="de">Jo</media:credit></item>'),
+    "an XHTML title": atom('<entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/'
+                           'xhtml">a</div></title></entry>'),
+    "a content elsewhere": atom('<entry><content src="https://c.example/a" type="text/html"/>'
+                                '</entry>'),
+    "a base64 content": atom('<entry><content type="image/png">iVBORw0K</content></entry>'),
+    "an Atom contributor": atom("<entry><contributor><name>A</name></contributor></entry>"),
+    "an Atom 0.3 feed": b'<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>'
+                        b'</feed>',
     "RSS 0.91": b'<rss version="0.91"><channel><title>t</title></channel></rss>',
     "an unknown element": rss("<item><title>t</title><foo>bar</foo></item>"),
     "a namespace spelled otherwise": b'<rss version="2.0" xmlns:media="http://search.yahoo.com'
@@ -162,15 +226,15 @@ DECLINED = {
 
 @pytest.mark.parametrize("document", DECLINED.values(), ids=DECLINED.keys())
 def test_what_it_does_not_reproduce_is_left_to_feedparser(document: bytes) -> None:
-    assert read_plain_rss(document, URL, None) is None
+    assert read_plain(document, URL, None) is None
     parse_feed(document, url=URL)  # and feedparser reads it (or says why not)
 
 
 def test_a_header_charset_other_than_the_documents_is_left_to_feedparser() -> None:
     """feedparser takes the header's word, and notes the override as a problem."""
     document = rss("<item><title>t</title></item>")
-    assert read_plain_rss(document, URL, {"Content-Type": "text/xml; charset=iso-8859-1"}) is None
-    assert read_plain_rss(document, URL, {"Content-Type": "text/xml; charset=UTF-8"}) is not None
+    assert read_plain(document, URL, {"Content-Type": "text/xml; charset=iso-8859-1"}) is None
+    assert read_plain(document, URL, {"Content-Type": "text/xml; charset=UTF-8"}) is not None
 
 
 def test_utf8_inside_a_latin1_document_is_read_as_feedparser_reads_it() -> None:
@@ -180,11 +244,11 @@ def test_utf8_inside_a_latin1_document_is_read_as_feedparser_reads_it() -> None:
                                                  "Brøndby".encode())
     document = document.replace(b"<description>x", "<description>Café".encode("latin-1"))
     assert plain_differences(document, URL, FETCHED_AT) == (True, [])
-    entry = read_plain_rss(document, URL, None).entries[0]
+    entry = read_plain(document, URL, None).entries[0]
     assert (entry.title, entry.summary) == ("Brøndby", "Café")
 
 
 def test_a_broken_document_is_left_to_feedparser_which_says_what_is_wrong() -> None:
     document = rss("<item><title>t</title></item>")[:-20]
-    assert read_plain_rss(document, URL, None) is None
+    assert read_plain(document, URL, None) is None
     assert parse_feed(document, url=URL).problem is not None

@@ -1,7 +1,7 @@
-"""Check over the whole shared corpus that the fast reader of plain RSS
-(``worker/parse/plain_rss.py``) gives the stories feedparser gives, wherever it reads a file.
+"""Check over the whole shared corpus that the fast reader of plain RSS and Atom
+(``worker/parse/plain/``) gives the stories feedparser gives, wherever it reads a file.
 
-Usage: ``.venv/bin/python bench/plain_rss_check.py [CORPUS_DIR]`` (default
+Usage: ``.venv/bin/python bench/plain_check.py [CORPUS_DIR]`` (default
 ``../shared/corpus/feeds``). Prints one line per difference and a summary; exit status 1 when
 there is any.
 """

@@ -1,0 +1,278 @@
+"""What the RSS and Atom readers share: feedparser's treatment of texts and attributes, the
+entry being read, and the elements of extension namespaces found in both formats."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from feedparser import FeedParserDict
+from feedparser.datetimes import _parse_date
+from feedparser.html import _cp1252
+from feedparser.urls import _urljoin, make_safe_absolute_uri
+
+DC = "{http://purl.org/dc/elements/1.1/}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
+MEDIA = "{http://search.yahoo.com/mrss/}"
+ATOM = "{http://www.w3.org/2005/Atom}"
+FEEDBURNER = "{http://rssnamespace.org/feedburner/ext/1.0}"
+ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+XML = "{http://www.w3.org/XML/1998/namespace}"
+ROOT_SCOPE = frozenset({f"{XML}base", f"{XML}lang"})
+"""The root's attributes that set the base and the language of every text."""
+
+_WINDOWS_1252_CODES = re.compile("[\x80-\x9f]")
+
+EntryReader = Callable[["Reading", dict[str, Any], Any], None]
+
+
+class Declined(Exception):
+    """The document holds something this package does not reproduce."""
+
+
+def text(element: Any, *, link_base: str | None = None) -> str:
+    """An element's text as feedparser's ``pop`` has it before its last touches: stripped,
+    resolved against ``link_base`` when the element holds a link."""
+    if len(element):
+        raise Declined  # markup, which feedparser serializes back
+    output = (element.text or "").strip()
+    if link_base is not None and output:
+        output = _urljoin(link_base, output)
+    return output
+
+
+def repaired(output: str) -> str:
+    """feedparser's last touches to every text it keeps: UTF-8 that was decoded as Latin-1 is
+    decoded again, and windows-1252's codes 0x80-0x9F become its characters."""
+    if output.isascii():
+        return output
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        output = output.encode("iso-8859-1").decode("utf-8")
+    return output.translate(_cp1252) if _WINDOWS_1252_CODES.search(output) else output
+
+
+def attributes(element: Any, allowed: frozenset[str] | None = None) -> dict[str, str]:
+    """An element's attributes as feedparser hands them on: names in lower case, and the values
+    of ``rel`` and ``type`` too; only ``allowed`` names, when given."""
+    found = {}
+    for name, value in element.attrib.items():
+        if name.startswith("{") or name.lower() in ("base", "lang"):
+            raise Declined  # feedparser takes a bare "base" or "lang" as xml:base or xml:lang
+        name = name.lower()
+        found[name] = value.lower() if name in ("rel", "type") else value
+    if allowed is not None and not allowed.issuperset(found):
+        raise Declined
+    return found
+
+
+def no_attributes(element: Any) -> None:
+    if element.attrib:
+        raise Declined
+
+
+def with_href(found: dict[str, str]) -> dict[str, str]:
+    """feedparser's ``url``/``uri`` to ``href`` renaming."""
+    href = found.get("url", found.get("uri", found.get("href")))
+    if href:
+        found.pop("url", None)
+        found.pop("uri", None)
+        found["href"] = href
+    return found
+
+
+class Reading:
+    """The feed and the entries read so far, and what feedparser gives every text: the base of
+    links (the document's URL, or the root's xml:base) and the language (the root's xml:lang,
+    else the Content-Language header's; a channel's ``<language>`` is the channel's only, as
+    feedparser gives each element the language of its parent back at its end tag). Either
+    attribute anywhere but on the root is declined by :func:`attributes` and
+    :func:`no_attributes`; on an element whose texts are not read it changes nothing.
+
+    The feed and the entries are built as plain dicts, wrapped in FeedParserDict at the end:
+    FeedParserDict's item methods are Python code, and cost more than all the rest.
+    """
+
+    entry_once: ClassVar[frozenset[str]] = frozenset()
+    """Entry elements that may appear once: feedparser would keep one of several."""
+    entry_readers: ClassVar[Mapping[str, EntryReader]] = {}
+
+    def __init__(self, root: Any, url: str, language: str | None) -> None:
+        self.base = make_safe_absolute_uri(url, url) or url
+        if root.get(f"{XML}base"):
+            self.base = make_safe_absolute_uri(self.base, root.get(f"{XML}base")) or self.base
+        self.language = language.replace("_", "-") if language else None
+        self.feed: dict[str, Any] = {}
+        if self.language:
+            self.feed["language"] = self.language
+        root_language = root.get(f"{XML}lang")
+        if root_language is not None:
+            self.language = root_language.replace("_", "-") or None
+        if self.language and root_language:
+            self.feed["language"] = self.language
+        self.entries: list[dict[str, Any]] = []
+
+    def detail(self, content_type: str, value: str) -> Any:
+        return FeedParserDict(type=content_type, language=self.language, base=self.base,
+                              value=value)
+
+    def entry(self, element: Any) -> None:
+        """Read one item or entry: every child must be one of ``entry_readers``."""
+        no_attributes(element)
+        entry: dict[str, Any] = {}
+        seen: set[str] = set()
+        for child in element:
+            tag = child.tag
+            if tag in self.entry_once:
+                if tag in seen:
+                    raise Declined
+                seen.add(tag)
+            reader = self.entry_readers.get(tag)
+            if reader is None:
+                raise Declined
+            reader(self, entry, child)
+        self.entries.append(entry)
+
+    def result(self, version: str) -> Any:
+        return FeedParserDict(feed=FeedParserDict(self.feed), version=version, bozo=False,
+                              entries=[FeedParserDict(entry) for entry in self.entries],
+                              encoding="utf-8")
+
+
+def read_id(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    """An RSS guid or an Atom id: the entry's id, and its link while it has none, unless the
+    guid says it is no permalink."""
+    found = attributes(element, frozenset({"ispermalink"}))
+    is_link = found.get("ispermalink", "true") == "true"
+    entry["id"] = value = repaired(text(element))
+    entry.setdefault("guidislink", is_link and "link" not in entry)
+    if is_link:
+        entry.setdefault("link", value)
+
+
+def date_reader(key: str) -> EntryReader:
+    """A reader of a date element into ``key`` and ``key_parsed``, by feedparser's date parser."""
+    def read(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+        no_attributes(element)
+        entry[key] = value = repaired(text(element))
+        entry[f"{key}_parsed"] = _parse_date(value)
+    return read
+
+
+def read_author_text(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    """An author given as text (RSS author, dc:creator, an Atom author without parts)."""
+    no_attributes(element)
+    start_author(entry)
+    end_author(entry, repaired(text(element)))
+
+
+# feedparser's bookkeeping of authors, step by step: "author_detail" may be the same dict as
+# one of "authors", so that a later author's parts change an earlier one (hypothesis found it).
+
+def start_author(context: dict[str, Any]) -> None:
+    context.setdefault("authors", []).append(FeedParserDict())
+
+
+def save_author_part(context: dict[str, Any], key: str, value: str) -> None:
+    """An Atom person's name, email or uri (as "href")."""
+    context.setdefault("author_detail", FeedParserDict())[key] = value
+    _sync_author(context)
+    context.setdefault("authors", [FeedParserDict()])[-1][key] = value
+
+
+def end_author(context: dict[str, Any], own_text: str) -> None:
+    context["author"] = own_text
+    _sync_author(context)
+
+
+def _sync_author(context: dict[str, Any]) -> None:
+    detail = context.get("authors", [FeedParserDict()])[-1]
+    if detail:
+        name, email = detail.get("name"), detail.get("email")
+        if name and email:
+            context["author"] = f"{name} ({email})"
+        elif name or email:
+            context["author"] = name or email
+        return
+    author = context.get("author")
+    if author:
+        if "@" in author:
+            raise Declined  # feedparser takes an e-mail address apart
+        context.setdefault("author_detail", detail)
+        detail["name"] = author
+
+
+def read_category(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    found = attributes(element, frozenset({"term", "scheme", "domain", "label"}))
+    tags = entry.setdefault("tags", [])
+    _add_tag(tags, found.get("term"), found.get("scheme", found.get("domain")), found.get("label"))
+    value = repaired(text(element))
+    if value and tags and not tags[-1]["term"]:
+        tags[-1]["term"] = value
+    elif value:
+        _add_tag(tags, value, None, None)
+
+
+def _add_tag(tags: list[Any], term: str | None, scheme: str | None, label: str | None) -> None:
+    if not (term or scheme or label):
+        return
+    tag = FeedParserDict(term=term, scheme=scheme, label=label)
+    if tag not in tags:
+        tags.append(tag)
+
+
+def read_media_content(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    if len(element):
+        raise Declined  # media:title, media:credit ... inside: not reproduced
+    entry.setdefault("media_content", []).append(attributes(element))
+
+
+def read_media_thumbnail(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    found = attributes(element)
+    entry.setdefault("media_thumbnail", []).append(found)
+    url = repaired(text(element, link_base=reading.base))
+    entry["href"] = url  # feedparser stores the text as "url", which it maps to "href"
+    if url and "url" not in found:
+        found["url"] = url
+
+
+def read_media_credit(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    found = attributes(element)
+    entry.setdefault("media_credit", []).append(found)
+    entry["credit"] = credit = repaired(text(element))
+    if credit:
+        found["content"] = credit
+
+
+def read_media_description(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    entry["media_description"] = repaired(text(element))
+
+
+PLAIN_TEXT = {
+    "{http://wellformedweb.org/CommentAPI/}commentRss": ("wfw_commentrss", True),
+    "{http://purl.org/rss/1.0/modules/slash/}comments": ("slash_comments", False),
+    f"{FEEDBURNER}origLink": ("feedburner_origlink", False),
+    f"{ITUNES}duration": ("itunes_duration", False),
+    "comments": ("comments", True),
+}
+"""Elements feedparser keeps as text under a name of their own: (name, holds a link)."""
+
+
+def read_plain_text(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    no_attributes(element)
+    name, is_link = PLAIN_TEXT[element.tag]
+    entry[name] = repaired(text(element, link_base=reading.base if is_link else None))
+
+
+EXTENSION_ONCE = frozenset({f"{DC}date", f"{MEDIA}description", *PLAIN_TEXT})
+EXTENSION_READERS: Mapping[str, EntryReader] = {
+    f"{DC}creator": read_author_text,
+    f"{DC}date": date_reader("updated"),
+    f"{MEDIA}content": read_media_content,
+    f"{MEDIA}thumbnail": read_media_thumbnail,
+    f"{MEDIA}credit": read_media_credit,
+    f"{MEDIA}description": read_media_description,
+    **dict.fromkeys(PLAIN_TEXT, read_plain_text),
+}
+"""Entry elements of extension namespaces, read alike in RSS and Atom."""
