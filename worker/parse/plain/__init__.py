@@ -22,8 +22,7 @@ feedparser reads the document) whatever lies outside what it reproduces:
 * an element it does not know, or one in a namespace spelled otherwise than usual (feedparser
   matches namespaces case-blind, and reads unknown ones by their prefix);
 * markup inside a text element, an attribute where it expects none, a field given twice where
-  feedparser would keep one, an author with an e-mail address in its text (feedparser splits
-  those), an Atom text of a type other than text or HTML.
+  feedparser would keep one, an Atom text of a type other than text or HTML.
 
 Whatever it reads, the two readers must give the same stories: ``tests/test_plain.py`` checks
 that on every feed document in ``tests/`` and on generated documents, and
@@ -83,7 +82,7 @@ def read_plain(content: bytes, url: str, headers: Mapping[str, str] | None) -> A
     if reader is None:
         return None
     try:
-        return reader(root, url, given.get("content-language") or None)
+        return reader(root, utf8, url, given.get("content-language") or None)
     except Declined:
         return None
 

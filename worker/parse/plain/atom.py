@@ -21,6 +21,7 @@ from worker.parse.plain.common import (
     attributes,
     date_reader,
     end_author,
+    is_feed_extension,
     no_attributes,
     read_author_text,
     read_category,
@@ -37,16 +38,16 @@ _TEXT_TYPES = frozenset({"text/plain", "text/html"})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _PERSON_PARTS = frozenset({f"{ATOM}name", f"{ATOM}email", f"{ATOM}uri"})
 _FEED_IGNORED = frozenset({f"{ATOM}{name}" for name in (
-    "updated", "subtitle", "rights", "generator", "icon", "logo", "category")})
+    "updated", "published", "subtitle", "rights", "generator", "icon", "logo", "category")})
 """Feed elements that feedparser keeps under names the normalizer never reads."""
 _map_content_type = _FeedParserMixin.map_content_type
 
 
-def read(root: Any, url: str, language: str | None) -> Any:
+def read(root: Any, content: bytes, url: str, language: str | None) -> Any:
     """feedparser's result for an Atom 1.0 document whose root element is ``root``."""
     if not ROOT_SCOPE.issuperset(root.attrib):
         raise Declined
-    reading = _AtomReading(root, url, language)
+    reading = _AtomReading(root, content, url, language)
     seen: set[str] = set()
     for child in root:
         tag = child.tag
@@ -66,7 +67,7 @@ def read(root: Any, url: str, language: str | None) -> Any:
         elif tag == f"{ATOM}author":
             if any(c.tag not in _PERSON_PARTS or len(c) for c in child):
                 raise Declined
-        elif tag not in _FEED_IGNORED or len(child):
+        elif (tag not in _FEED_IGNORED or len(child)) and not is_feed_extension(reading, child):
             raise Declined
     return reading.result("atom10")
 

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from feedparser import FeedParserDict
 from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
+from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 
 DC = "{http://purl.org/dc/elements/1.1/}"
@@ -24,6 +25,12 @@ ROOT_SCOPE = frozenset({f"{XML}base", f"{XML}lang"})
 """The root's attributes that set the base and the language of every text."""
 
 _WINDOWS_1252_CODES = re.compile("[\x80-\x9f]")
+_EMAIL = re.compile(r"(([a-zA-Z0-9_\-.+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|"
+                    r"(([a-zA-Z0-9\-]+\.)+))([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?")
+"""feedparser's pattern of an e-mail address in an author's text."""
+_KNOWN_NAMESPACES = frozenset(uri.lower() for uri in _FeedParserMixin.namespaces)
+_KNOWN_PREFIXES = frozenset(_FeedParserMixin.namespaces.values())
+_DECLARATION = re.compile(rb"xmlns:([^\s=/>]+)\s*=\s*[\"']([^\"']*)[\"']")
 
 EntryReader = Callable[["Reading", dict[str, Any], Any], None]
 
@@ -98,7 +105,9 @@ class Reading:
     """Entry elements that may appear once: feedparser would keep one of several."""
     entry_readers: ClassVar[Mapping[str, EntryReader]] = {}
 
-    def __init__(self, root: Any, url: str, language: str | None) -> None:
+    def __init__(self, root: Any, content: bytes, url: str, language: str | None) -> None:
+        self._content = content
+        self._prefixes_of_known: frozenset[str] | None = None
         self.base = make_safe_absolute_uri(url, url) or url
         if root.get(f"{XML}base"):
             self.base = make_safe_absolute_uri(self.base, root.get(f"{XML}base")) or self.base
@@ -112,6 +121,28 @@ class Reading:
         if self.language and root_language:
             self.feed["language"] = self.language
         self.entries: list[dict[str, Any]] = []
+
+    def is_foreign(self, element: Any) -> bool:
+        """Whether ``element`` is of a namespace feedparser does not know, without children:
+        feedparser keeps it under its prefixed name ("site_post-id"), which nothing reads.
+        Unless its prefix is one feedparser gives a namespace of its own, or one the document
+        binds to such a namespace anywhere: feedparser would then read it as that namespace's
+        (a "media:content" of another namespace is still a medium to it)."""
+        tag = element.tag
+        if not tag.startswith("{") or len(element):
+            return False
+        uri = tag[1:tag.index("}")].lower()
+        if uri in _KNOWN_NAMESPACES or "backend.userland.com/rss" in uri:
+            return False
+        prefix = element.prefix
+        if not prefix or prefix in _KNOWN_PREFIXES:
+            return False
+        if self._prefixes_of_known is None:
+            self._prefixes_of_known = frozenset(
+                match[1].decode("utf-8", "replace")
+                for match in _DECLARATION.finditer(self._content)
+                if match[2].decode("utf-8", "replace").lower() in _KNOWN_NAMESPACES)
+        return prefix not in self._prefixes_of_known
 
     def detail(self, content_type: str, value: str) -> Any:
         return FeedParserDict(type=content_type, language=self.language, base=self.base,
@@ -129,15 +160,40 @@ class Reading:
                     raise Declined
                 seen.add(tag)
             reader = self.entry_readers.get(tag)
-            if reader is None:
+            if reader is not None:
+                reader(self, entry, child)
+            elif not self.is_foreign(child):
                 raise Declined
-            reader(self, entry, child)
         self.entries.append(entry)
 
     def result(self, version: str) -> Any:
         return FeedParserDict(feed=FeedParserDict(self.feed), version=version, bozo=False,
                               entries=[FeedParserDict(entry) for entry in self.entries],
                               encoding="utf-8")
+
+
+_FEED_EXTENSIONS = {
+    **{f"{ITUNES}{name}": frozenset() for name in (
+        "author", "subtitle", "summary", "explicit", "keywords", "type", "block", "image",
+        "complete", "new-feed-url")},
+    f"{ITUNES}owner": frozenset({f"{ITUNES}name", f"{ITUNES}email"}),
+    f"{ITUNES}category": frozenset({f"{ITUNES}category"}),
+    **{f"{DC}{name}": frozenset() for name in ("creator", "date", "rights", "publisher")},
+}
+"""Elements of known namespaces that feedparser keeps in a channel (or an Atom feed) under names
+nothing reads, with the children they may have."""
+
+
+def is_feed_extension(reading: Reading, element: Any) -> bool:
+    """Whether a channel's (or Atom feed's) child is an extension feedparser files away: one of
+    :data:`_FEED_EXTENSIONS`, a FeedBurner element, or a foreign one."""
+    tag = element.tag
+    if tag.startswith(FEEDBURNER):
+        return not len(element)
+    children = _FEED_EXTENSIONS.get(tag)
+    if children is None:
+        return reading.is_foreign(element)
+    return all(child.tag in children and not len(child) for child in element)
 
 
 def read_id(reading: Reading, entry: dict[str, Any], element: Any) -> None:
@@ -195,12 +251,21 @@ def _sync_author(context: dict[str, Any]) -> None:
         elif name or email:
             context["author"] = name or email
         return
-    author = context.get("author")
-    if author:
-        if "@" in author:
-            raise Declined  # feedparser takes an e-mail address apart
+    author, email = context.get("author"), None
+    if not author:
+        return
+    match = _EMAIL.search(author)
+    if match:  # "jo@news.example (Jo Lee)": feedparser's own way of taking it apart
+        email = match[0]
+        for wrapper in (email, "()", "<>", "&lt;&gt;"):
+            author = author.replace(wrapper, "")
+        author = author.strip().removeprefix("(").removesuffix(")").strip()
+    if author or email:
         context.setdefault("author_detail", detail)
+    if author:
         detail["name"] = author
+    if email:
+        detail["email"] = email
 
 
 def read_category(reading: Reading, entry: dict[str, Any], element: Any) -> None:

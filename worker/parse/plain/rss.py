@@ -22,6 +22,7 @@ from worker.parse.plain.common import (
     Reading,
     attributes,
     date_reader,
+    is_feed_extension,
     no_attributes,
     read_author_text,
     read_category,
@@ -37,7 +38,7 @@ _UNHANDLED_REFERENCE = re.compile("&([A-Za-z0-9_]+);")
 _looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
 
 _CHANNEL_ONCE = frozenset({"title", "link", "language", "ttl", f"{_SY}updatePeriod",
-                           f"{_SY}updateFrequency"})
+                           f"{_SY}updateFrequency", f"{ATOM}id"})
 _CHANNEL_IGNORED = frozenset({
     "description", "copyright", "generator", "docs", "webMaster", "managingEditor", "pubDate",
     "lastBuildDate", "category", "cloud", f"{_SY}updateBase"})
@@ -45,7 +46,7 @@ _CHANNEL_IGNORED = frozenset({
 _IMAGE_CHILDREN = frozenset({"title", "url", "link", "width", "height", "description"})
 
 
-def read(root: Any, url: str, language: str | None) -> Any:
+def read(root: Any, content: bytes, url: str, language: str | None) -> Any:
     """feedparser's result for an RSS 2.x document whose root element is ``root``."""
     version = root.get("version", "")
     if not version.startswith("2.") or not ROOT_SCOPE.issuperset(set(root.attrib) - {"version"}):
@@ -53,7 +54,7 @@ def read(root: Any, url: str, language: str | None) -> Any:
     children = list(root)
     if len(children) != 1 or children[0].tag != "channel" or children[0].attrib:
         raise Declined
-    reading = _RssReading(root, url, language)
+    reading = _RssReading(root, content, url, language)
     for child in children[0]:
         reading.channel_child(child)
     return reading.result("rss20")
@@ -139,8 +140,8 @@ class _RssReading(Reading):
         **EXTENSION_READERS,
     }
 
-    def __init__(self, root: Any, url: str, language: str | None) -> None:
-        super().__init__(root, url, language)
+    def __init__(self, root: Any, content: bytes, url: str, language: str | None) -> None:
+        super().__init__(root, content, url, language)
         self._seen: set[str] = set()
 
     def channel_child(self, child: Any) -> None:
@@ -167,5 +168,7 @@ class _RssReading(Reading):
                 raise Declined
         elif tag == f"{ATOM}link":
             link_element(child, self.base)  # a channel's links are not read
-        elif tag not in _CHANNEL_IGNORED or len(child):
+        elif tag == f"{ATOM}id":
+            read_id(self, self.feed, child)  # feedparser makes it the channel's link, if none
+        elif (tag not in _CHANNEL_IGNORED or len(child)) and not is_feed_extension(self, child):
             raise Declined
