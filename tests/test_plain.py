@@ -31,6 +31,7 @@ NAMESPACES = (
     'xmlns:slash="http://purl.org/rss/1.0/modules/slash/" '
     'xmlns:feedburner="http://rssnamespace.org/feedburner/ext/1.0" '
     'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd" xmlns:x="urn:example:extension"')
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 ATOM_NAMESPACES = 'xmlns="http://www.w3.org/2005/Atom" ' + NAMESPACES.replace(
     'xmlns:atom="http://www.w3.org/2005/Atom" ', "")
 
@@ -39,6 +40,12 @@ def rss(channel: str, *, charset: str = "UTF-8", root: str = "") -> bytes:
     """An RSS document in ``charset``, what it cannot hold written as character references."""
     return (f'<?xml version="1.0" encoding="{charset}"?>\n<rss version="2.0" {NAMESPACES}{root}>'
             f'<channel>{channel}</channel></rss>').encode(charset, "xmlcharrefreplace")
+
+
+def rdf(body: str, *, charset: str = "UTF-8", root: str = "") -> bytes:
+    return (f'<?xml version="1.0" encoding="{charset}"?>\n<rdf:RDF xmlns:rdf="{RDF}" xmlns='
+            f'"http://purl.org/rss/1.0/" {NAMESPACES}{root}>{body}</rdf:RDF>').encode(
+        charset, "xmlcharrefreplace")
 
 
 def atom(feed: str, *, charset: str = "UTF-8", root: str = "") -> bytes:
@@ -83,7 +90,8 @@ def text_element(tag: str, value: str, cdata: bool, attributes: str = "") -> str
 
 
 @st.composite
-def items(draw: st.DrawFn) -> str:
+def items(draw: st.DrawFn, rdf: bool = False) -> str:
+    """An RSS 2.0 item, or an RSS 1.0 one (``rdf``: no comments, perhaps an rdf:about)."""
     once = {
         "title": TEXT, "link": TEXT, "description": TEXT, "pubDate": DATES, "dc:date": DATES,
         "comments": TEXT, "media:description": TEXT, "feedburner:origLink": TEXT,
@@ -114,6 +122,11 @@ def items(draw: st.DrawFn) -> str:
             '<x:flag level="2"/>',
         ])))
     draw(st.randoms()).shuffle(parts)
+    if rdf:
+        parts = [part for part in parts if not part.startswith("<comments")]
+        about = draw(st.sampled_from(["", ' rdf:about="https://news.example/a?b=1&amp;c=2"',
+                                      ' rdf:about=" padded "']))
+        return f"<item{about}>" + "".join(parts) + "</item>"
     return "<item>" + "".join(parts) + "</item>"
 
 
@@ -158,8 +171,29 @@ ROOT_SCOPES = st.tuples(
 
 @st.composite
 def documents(draw: st.DrawFn, charset: str) -> bytes:
-    """An RSS or an Atom document of everything the fast reader knows, in any order."""
-    if draw(st.booleans()):
+    """An RSS 2.0, RSS 1.0 or Atom document of everything the fast reader knows, in any order."""
+    kind = draw(st.sampled_from(["rss", "rdf", "atom"]))
+    if kind == "rdf":
+        channel = [text_element("title", draw(TEXT), draw(st.booleans())),
+                   text_element("link", draw(TEXT), False), "<description>d</description>",
+                   '<items><rdf:Seq><rdf:li rdf:resource="https://news.example/a"/></rdf:Seq>'
+                   '</items><image rdf:resource="https://news.example/l.png"/>']
+        if draw(st.booleans()):
+            channel.append(text_element("dc:language", draw(st.sampled_from(["en", "pt_BR"])),
+                                        False))
+        if draw(st.booleans()):
+            channel.append("<sy:updatePeriod>daily</sy:updatePeriod><dc:subject>News"
+                           "</dc:subject><dc:publisher>P</dc:publisher>")
+        draw(st.randoms()).shuffle(channel)
+        body = draw(st.lists(items(rdf=True), max_size=4))
+        if draw(st.booleans()):
+            body.append('<image rdf:about="https://news.example/l.png"><title>Logo</title>'
+                        "<url>https://news.example/l.png</url><link>https://news.example/</link>"
+                        "</image>")
+        draw(st.randoms()).shuffle(body)  # after the channel (see the declined cases)
+        return rdf(f'<channel rdf:about="https://news.example/">{"".join(channel)}</channel>'
+                   + "".join(body), charset=charset, root=draw(ROOT_SCOPES))
+    if kind == "atom":
         feed = [text_element("title", draw(TEXT), draw(st.booleans())),
                 f'<link href="{draw(st.sampled_from(["https://news.example/", "/home"]))}"/>',
                 "<subtitle>s</subtitle><updated>2021-10-16T09:00:15Z</updated>"
@@ -227,6 +261,8 @@ DECLINED = {
         '<x:content xmlns:x="urn:other" url="v"/></item>'),
     "a foreign element in the default namespace": rss('<item><title xmlns="urn:x">t</title></item>'),
     "a foreign element with children": rss("<item><x:a><x:b>t</x:b></x:a></item>"),
+    "an RSS 1.0 item before the channel": rdf('<item><title>a</title></item><channel><title>'
+                                              "t</title></channel>"),
     "an Atom 0.3 feed": b'<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>'
                         b'</feed>',
     "RSS 0.91": b'<rss version="0.91"><channel><title>t</title></channel></rss>',

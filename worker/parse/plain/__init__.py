@@ -1,5 +1,5 @@
-"""A fast reading of plain RSS 2.0 and Atom 1.0 documents that gives what feedparser gives, or
-declines.
+"""A fast reading of plain RSS 2.0, RSS 1.0 and Atom 1.0 documents that gives what feedparser
+gives, or declines.
 
 feedparser stays the reference parser, but it costs about a millisecond per item, most of it in
 Python callbacks per element, where lxml parses the same bytes in a few hundredths of that. This
@@ -51,7 +51,7 @@ __all__ = ["read_plain"]
 
 _REFUSED_BYTES = (b"<!DOCTYPE", b"<!doctype", b"<!ENTITY")
 _UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
-_READERS = {rss.ROOT: rss.read, atom.ROOT: atom.read}
+_READERS = {rss.ROOT: rss.read, rss.RDF_ROOT: rss.read_rdf, atom.ROOT: atom.read}
 
 _parsers = threading.local()
 

@@ -21,6 +21,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 FEEDBURNER = "{http://rssnamespace.org/feedburner/ext/1.0}"
 ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
 XML = "{http://www.w3.org/XML/1998/namespace}"
+ADMIN = "{http://webns.net/mvcb/}"
+SLASH = "{http://purl.org/rss/1.0/modules/slash/}"
 ROOT_SCOPE = frozenset({f"{XML}base", f"{XML}lang"})
 """The root's attributes that set the base and the language of every text."""
 
@@ -104,6 +106,8 @@ class Reading:
     entry_once: ClassVar[frozenset[str]] = frozenset()
     """Entry elements that may appear once: feedparser would keep one of several."""
     entry_readers: ClassVar[Mapping[str, EntryReader]] = {}
+    root_language_is_the_feeds: ClassVar[bool] = True
+    """Whether the root's xml:lang is also the feed's language, not only its texts'."""
 
     def __init__(self, root: Any, content: bytes, url: str, language: str | None) -> None:
         self._content = content
@@ -118,7 +122,7 @@ class Reading:
         root_language = root.get(f"{XML}lang")
         if root_language is not None:
             self.language = root_language.replace("_", "-") or None
-        if self.language and root_language:
+        if self.language and root_language and self.root_language_is_the_feeds:
             self.feed["language"] = self.language
         self.entries: list[dict[str, Any]] = []
 
@@ -148,10 +152,14 @@ class Reading:
         return FeedParserDict(type=content_type, language=self.language, base=self.base,
                               value=value)
 
+    def entry_start(self, element: Any) -> dict[str, Any]:
+        """What an item's or entry's own attributes give: nothing, where none is allowed."""
+        no_attributes(element)
+        return {}
+
     def entry(self, element: Any) -> None:
         """Read one item or entry: every child must be one of ``entry_readers``."""
-        no_attributes(element)
-        entry: dict[str, Any] = {}
+        entry = self.entry_start(element)
         seen: set[str] = set()
         for child in element:
             tag = child.tag
@@ -178,7 +186,9 @@ _FEED_EXTENSIONS = {
         "complete", "new-feed-url")},
     f"{ITUNES}owner": frozenset({f"{ITUNES}name", f"{ITUNES}email"}),
     f"{ITUNES}category": frozenset({f"{ITUNES}category"}),
-    **{f"{DC}{name}": frozenset() for name in ("creator", "date", "rights", "publisher")},
+    **{f"{DC}{name}": frozenset() for name in (
+        "creator", "date", "rights", "publisher", "subject")},
+    **{f"{ADMIN}{name}": frozenset() for name in ("generatorAgent", "errorReportsTo")},
 }
 """Elements of known namespaces that feedparser keeps in a channel (or an Atom feed) under names
 nothing reads, with the children they may have."""
@@ -316,7 +326,8 @@ def read_media_description(reading: Reading, entry: dict[str, Any], element: Any
 
 PLAIN_TEXT = {
     "{http://wellformedweb.org/CommentAPI/}commentRss": ("wfw_commentrss", True),
-    "{http://purl.org/rss/1.0/modules/slash/}comments": ("slash_comments", False),
+    **{f"{SLASH}{name}": (f"slash_{name.lower()}", False) for name in (
+        "comments", "department", "section", "hit_parade")},
     f"{FEEDBURNER}origLink": ("feedburner_origlink", False),
     f"{ITUNES}duration": ("itunes_duration", False),
     "comments": ("comments", True),
@@ -334,6 +345,7 @@ EXTENSION_ONCE = frozenset({f"{DC}date", f"{MEDIA}description", *PLAIN_TEXT})
 EXTENSION_READERS: Mapping[str, EntryReader] = {
     f"{DC}creator": read_author_text,
     f"{DC}date": date_reader("updated"),
+    f"{DC}subject": read_category,
     f"{MEDIA}content": read_media_content,
     f"{MEDIA}thumbnail": read_media_thumbnail,
     f"{MEDIA}credit": read_media_credit,
