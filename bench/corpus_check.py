@@ -12,18 +12,14 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from corpus import feed_files
 from feedcheck import check_feed, is_skipped_entry
-
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 
 
 def main() -> int:
-    corpus = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPUS
+    corpus, files = feed_files()
     fetched_at = datetime.now(UTC)
-    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix not in (".md", ".tsv"))
     totals: Counter[str] = Counter()
     for path in files:
         malformed = "malformed" in path.parts
