@@ -1,4 +1,4 @@
-"""The fast reader of plain RSS and Atom 2.0 (worker/parse/plain/): wherever it reads a document,
+"""The fast reader of plain RSS and Atom (worker/parse/plain/): wherever it reads a document,
 the stories are those feedparser gives; whatever it does not reproduce, it leaves to feedparser.
 """
 
@@ -36,20 +36,25 @@ ATOM_NAMESPACES = 'xmlns="http://www.w3.org/2005/Atom" ' + NAMESPACES.replace(
     'xmlns:atom="http://www.w3.org/2005/Atom" ', "")
 
 
-def rss(channel: str, *, charset: str = "UTF-8", root: str = "") -> bytes:
+DECLARATIONS = ('<?xml version="1.0" encoding="{}"?>', "<?xml version='1.0' encoding='{}'?>",
+                '<?xml version="1.0" encoding = "{}"?>', '<?xml version="1.0"\n encoding="{}"?>')
+"""Layouts of the XML declaration: feedparser's own pattern finds the charset in the first two."""
+
+
+def rss(channel: str, *, charset: str = "UTF-8", root: str = "", layout: int = 0) -> bytes:
     """An RSS document in ``charset``, what it cannot hold written as character references."""
-    return (f'<?xml version="1.0" encoding="{charset}"?>\n<rss version="2.0" {NAMESPACES}{root}>'
+    return (f'{DECLARATIONS[layout].format(charset)}\n<rss version="2.0" {NAMESPACES}{root}>'
             f'<channel>{channel}</channel></rss>').encode(charset, "xmlcharrefreplace")
 
 
-def rdf(body: str, *, charset: str = "UTF-8", root: str = "") -> bytes:
-    return (f'<?xml version="1.0" encoding="{charset}"?>\n<rdf:RDF xmlns:rdf="{RDF}" xmlns='
+def rdf(body: str, *, charset: str = "UTF-8", root: str = "", layout: int = 0) -> bytes:
+    return (f'{DECLARATIONS[layout].format(charset)}\n<rdf:RDF xmlns:rdf="{RDF}" xmlns='
             f'"http://purl.org/rss/1.0/" {NAMESPACES}{root}>{body}</rdf:RDF>').encode(
         charset, "xmlcharrefreplace")
 
 
-def atom(feed: str, *, charset: str = "UTF-8", root: str = "") -> bytes:
-    return (f'<?xml version="1.0" encoding="{charset}"?>\n<feed {ATOM_NAMESPACES}{root}>{feed}'
+def atom(feed: str, *, charset: str = "UTF-8", root: str = "", layout: int = 0) -> bytes:
+    return (f'{DECLARATIONS[layout].format(charset)}\n<feed {ATOM_NAMESPACES}{root}>{feed}'
             f'</feed>').encode(charset, "xmlcharrefreplace")
 
 
@@ -170,7 +175,7 @@ ROOT_SCOPES = st.tuples(
 
 
 @st.composite
-def documents(draw: st.DrawFn, charset: str) -> bytes:
+def documents(draw: st.DrawFn, charset: str, layout: int) -> bytes:
     """An RSS 2.0, RSS 1.0 or Atom document of everything the fast reader knows, in any order."""
     kind = draw(st.sampled_from(["rss", "rdf", "atom"]))
     if kind == "rdf":
@@ -192,7 +197,7 @@ def documents(draw: st.DrawFn, charset: str) -> bytes:
                         "</image>")
         draw(st.randoms()).shuffle(body)  # after the channel (see the declined cases)
         return rdf(f'<channel rdf:about="https://news.example/">{"".join(channel)}</channel>'
-                   + "".join(body), charset=charset, root=draw(ROOT_SCOPES))
+                   + "".join(body), charset=charset, root=draw(ROOT_SCOPES), layout=layout)
     if kind == "atom":
         feed = [text_element("title", draw(TEXT), draw(st.booleans())),
                 f'<link href="{draw(st.sampled_from(["https://news.example/", "/home"]))}"/>',
@@ -202,7 +207,7 @@ def documents(draw: st.DrawFn, charset: str) -> bytes:
             feed.append(text_element("id", draw(TEXT), False))
         feed += draw(st.lists(atom_entries(), max_size=4))
         draw(st.randoms()).shuffle(feed)
-        return atom("".join(feed), charset=charset, root=draw(ROOT_SCOPES))
+        return atom("".join(feed), charset=charset, root=draw(ROOT_SCOPES), layout=layout)
     channel = [text_element("title", draw(TEXT), draw(st.booleans())),
                text_element("link", draw(st.sampled_from(["https://news.example/", "/home", ""])),
                             False)]
@@ -223,7 +228,7 @@ def documents(draw: st.DrawFn, charset: str) -> bytes:
         channel.append(text_element("atom:id", draw(TEXT), False))
     channel += draw(st.lists(items(), max_size=4))
     draw(st.randoms()).shuffle(channel)
-    return rss("".join(channel), charset=charset, root=draw(ROOT_SCOPES))
+    return rss("".join(channel), charset=charset, root=draw(ROOT_SCOPES), layout=layout)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -232,12 +237,16 @@ def documents(draw: st.DrawFn, charset: str) -> bytes:
 def test_generated_documents_give_the_stories_feedparser_gives(
     data: st.DataObject, charset: str, in_header: bool, language: str | None,
 ) -> None:
-    document = data.draw(documents(charset))
+    layout = data.draw(st.integers(0, len(DECLARATIONS) - 1))
+    document = data.draw(documents(charset, layout))
     headers = {"Content-Language": language} if language else {}
     if in_header:
         headers["Content-Type"] = f"application/xml; charset={charset}"
     read, problems = plain_differences(document, URL, FETCHED_AT, headers)
-    assert read, "the fast reader declined a document made of what it knows"
+    # Where feedparser's pattern misses the declared charset of a single-byte document, the
+    # reader may decline (feedparser guesses); anywhere else it must read.
+    if layout < 2 or charset == "UTF-8" or in_header:
+        assert read, "the fast reader declined a document made of what it knows"
     assert problems == []
 
 
@@ -263,6 +272,14 @@ DECLINED = {
     "a foreign element with children": rss("<item><x:a><x:b>t</x:b></x:a></item>"),
     "an RSS 1.0 item before the channel": rdf('<item><title>a</title></item><channel><title>'
                                               "t</title></channel>"),
+    "RSS 2.0 with RSS 1.0's namespace": rss("<item><title>t</title></item>").replace(
+        b"<rss ", b'<rss xmlns:r="http://purl.org/rss/1.0/" '),
+    "Atom with RSS 1.0's namespace declared first": atom("<entry><title>t</title></entry>")
+    .replace(b"<feed ", b'<feed xmlns:r="HTTP://purl.org/rss/1.0/" '),
+    "RSS 1.0 with Atom's namespace declared first": rdf("<channel><title>t</title></channel>")
+    .replace(b"<rdf:RDF ", b'<rdf:RDF xmlns:a="http://www.w3.org/2005/Atom" '),
+    "a foreign element whose prefix is feedparser's in another case": rss(
+        '<item><MEDIA:content xmlns:MEDIA="urn:x" url="https://n.example/p.jpg"/></item>'),
     "an Atom 0.3 feed": b'<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>'
                         b'</feed>',
     "RSS 0.91": b'<rss version="0.91"><channel><title>t</title></channel></rss>',
@@ -299,6 +316,20 @@ def test_utf8_inside_a_latin1_document_is_read_as_feedparser_reads_it() -> None:
     assert plain_differences(document, URL, FETCHED_AT) == (True, [])
     entry = read_plain(document, URL, None).entries[0]
     assert (entry.title, entry.summary) == ("Brøndby", "Café")
+
+
+def test_a_single_byte_charset_that_feedparser_does_not_find_is_left_to_it() -> None:
+    """feedparser's pattern does not find "encoding = ..."; it then guesses another charset."""
+    title = "<item><title>\u00e6b\u00e6</title></item>"
+    assert read_plain(rss(title, charset="ISO-8859-1", layout=2), URL, None) is None
+    assert plain_differences(rss(title, charset="ISO-8859-1"), URL, FETCHED_AT) == (True, [])
+
+
+def test_namespace_declarations_in_the_text_do_not_slow_the_reading() -> None:
+    """The declarations are taken from the tree (lxml), not searched for in the bytes, where a
+    text full of "xmlns:" made the search quadratic."""
+    document = rss(f"<title>{'xmlns:' * 20000}</title><item><x:thing>t</x:thing></item>")
+    assert plain_differences(document, URL, FETCHED_AT) == (True, [])
 
 
 def test_a_broken_document_is_left_to_feedparser_which_says_what_is_wrong() -> None:

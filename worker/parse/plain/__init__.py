@@ -35,6 +35,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from feedparser.encodings import RE_XML_PI_ENCODING
 from lxml import etree
 
 from worker.parse.feedparser_adapter import (
@@ -82,7 +83,7 @@ def read_plain(content: bytes, url: str, headers: Mapping[str, str] | None) -> A
     if reader is None:
         return None
     try:
-        return reader(root, utf8, url, given.get("content-language") or None)
+        return reader(root, url, given.get("content-language") or None)
     except Declined:
         return None
 
@@ -104,7 +105,13 @@ def _as_utf8(content: bytes, charset: str | None) -> bytes | None:
     repaired = western_as_utf8(content, declared)
     if repaired is not None:
         return repaired
+    if not charset and not content.isascii():
+        # feedparser gets these bytes as they are, and finds their charset with its own
+        # pattern, stricter than xml_encoding's: both must find the same.
+        found = RE_XML_PI_ENCODING.match(content)
+        if found is None or found[1].decode("ascii", "replace").lower() != declared:
+            return None
     try:
         return content.decode(declared).encode("utf-8")
-    except (UnicodeDecodeError, LookupError):
+    except UnicodeDecodeError:
         return None

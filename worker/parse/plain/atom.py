@@ -15,12 +15,14 @@ from worker.parse.plain.common import (
     EXTENSION_ONCE,
     EXTENSION_READERS,
     ROOT_SCOPE,
+    RSS1_NAMESPACE,
     Declined,
     EntryReader,
     Reading,
     attributes,
     date_reader,
     end_author,
+    format_declared,
     is_feed_extension,
     no_attributes,
     read_author_text,
@@ -43,11 +45,11 @@ _FEED_IGNORED = frozenset({f"{ATOM}{name}" for name in (
 _map_content_type = _FeedParserMixin.map_content_type
 
 
-def read(root: Any, content: bytes, url: str, language: str | None) -> Any:
+def read(root: Any, url: str, language: str | None) -> Any:
     """feedparser's result for an Atom 1.0 document whose root element is ``root``."""
-    if not ROOT_SCOPE.issuperset(root.attrib):
-        raise Declined
-    reading = _AtomReading(root, content, url, language)
+    if not ROOT_SCOPE.issuperset(root.attrib) or format_declared(root) == RSS1_NAMESPACE:
+        raise Declined  # RSS 1.0's namespace declared first makes it RSS to feedparser
+    reading = _AtomReading(root, url, language)
     seen: set[str] = set()
     for child in root:
         tag = child.tag
@@ -104,10 +106,6 @@ def _read_title(reading: Reading, entry: dict[str, Any], element: Any) -> None:
     entry["title"], entry["title_detail"] = _typed_text(reading, element)
 
 
-def _read_entry_link(reading: Reading, entry: dict[str, Any], element: Any) -> None:
-    _read_link(reading, entry, element)
-
-
 def _read_summary(reading: Reading, entry: dict[str, Any], element: Any) -> None:
     entry["summary"], entry["summary_detail"] = _typed_text(reading, element)
 
@@ -153,7 +151,7 @@ class _AtomReading(Reading):
         "title", "id", "updated", "published", "summary", "rights")} | EXTENSION_ONCE)
     entry_readers: ClassVar[Mapping[str, EntryReader]] = {
         f"{ATOM}title": _read_title,
-        f"{ATOM}link": _read_entry_link,
+        f"{ATOM}link": _read_link,
         f"{ATOM}id": read_id,
         f"{ATOM}updated": date_reader("updated"),
         f"{ATOM}published": date_reader("published"),

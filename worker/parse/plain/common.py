@@ -13,6 +13,7 @@ from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
+from lxml import etree
 
 DC = "{http://purl.org/dc/elements/1.1/}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}"
@@ -31,8 +32,9 @@ _EMAIL = re.compile(r"(([a-zA-Z0-9_\-.+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3
                     r"(([a-zA-Z0-9\-]+\.)+))([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?")
 """feedparser's pattern of an e-mail address in an author's text."""
 _KNOWN_NAMESPACES = frozenset(uri.lower() for uri in _FeedParserMixin.namespaces)
-_KNOWN_PREFIXES = frozenset(_FeedParserMixin.namespaces.values())
-_DECLARATION = re.compile(rb"xmlns:([^\s=/>]+)\s*=\s*[\"']([^\"']*)[\"']")
+_KNOWN_PREFIXES = frozenset(prefix.lower() for prefix in _FeedParserMixin.namespaces.values())
+RSS1_NAMESPACE = "http://purl.org/rss/1.0/"
+ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
 
 EntryReader = Callable[["Reading", dict[str, Any], Any], None]
 
@@ -76,6 +78,23 @@ def attributes(element: Any, allowed: frozenset[str] | None = None) -> dict[str,
     return found
 
 
+def format_declared(root: Any) -> str | None:
+    """The first of RSS 1.0's and Atom's namespaces that the root element declares, in the
+    document's order (lowercase); None when it declares neither.
+
+    feedparser takes a document's version from that declaration, whatever the root element
+    (an RSS 2.0 root then makes it RSS 2.0 again, unless it was RSS 1.0), and in Atom guesses
+    nothing about a text's type: each reader declines a root whose declarations would make
+    the document another format to feedparser."""
+    for event, declared in etree.iterwalk(root, events=("start-ns", "start")):
+        if event == "start":
+            return None
+        uri = str(declared[1]).lower()
+        if uri in (RSS1_NAMESPACE, ATOM_NAMESPACE.lower()):
+            return uri
+    return None
+
+
 def no_attributes(element: Any) -> None:
     if element.attrib:
         raise Declined
@@ -109,8 +128,8 @@ class Reading:
     root_language_is_the_feeds: ClassVar[bool] = True
     """Whether the root's xml:lang is also the feed's language, not only its texts'."""
 
-    def __init__(self, root: Any, content: bytes, url: str, language: str | None) -> None:
-        self._content = content
+    def __init__(self, root: Any, url: str, language: str | None) -> None:
+        self._root = root
         self._prefixes_of_known: frozenset[str] | None = None
         self.base = make_safe_absolute_uri(url, url) or url
         if root.get(f"{XML}base"):
@@ -130,22 +149,21 @@ class Reading:
         """Whether ``element`` is of a namespace feedparser does not know, without children:
         feedparser keeps it under its prefixed name ("site_post-id"), which nothing reads.
         Unless its prefix is one feedparser gives a namespace of its own, or one the document
-        binds to such a namespace anywhere: feedparser would then read it as that namespace's
-        (a "media:content" of another namespace is still a medium to it)."""
+        binds to such a namespace anywhere, in any case: feedparser would then read it as that
+        namespace's (a "MEDIA:content" of another namespace is still a medium to it)."""
         tag = element.tag
         if not tag.startswith("{") or len(element):
             return False
         uri = tag[1:tag.index("}")].lower()
         if uri in _KNOWN_NAMESPACES or "backend.userland.com/rss" in uri:
             return False
-        prefix = element.prefix
+        prefix = (element.prefix or "").lower()
         if not prefix or prefix in _KNOWN_PREFIXES:
             return False
         if self._prefixes_of_known is None:
             self._prefixes_of_known = frozenset(
-                match[1].decode("utf-8", "replace")
-                for match in _DECLARATION.finditer(self._content)
-                if match[2].decode("utf-8", "replace").lower() in _KNOWN_NAMESPACES)
+                declared.lower() for _, (declared, uri) in etree.iterwalk(
+                    self._root, events=("start-ns",)) if uri.lower() in _KNOWN_NAMESPACES)
         return prefix not in self._prefixes_of_known
 
     def detail(self, content_type: str, value: str) -> Any:
@@ -321,6 +339,7 @@ def read_media_credit(reading: Reading, entry: dict[str, Any], element: Any) -> 
 
 
 def read_media_description(reading: Reading, entry: dict[str, Any], element: Any) -> None:
+    """Its attributes (type="plain" ...) are let be: feedparser_adapter's handler ignores them."""
     entry["media_description"] = repaired(text(element))
 
 

@@ -22,11 +22,13 @@ from worker.parse.plain.common import (
     EXTENSION_ONCE,
     EXTENSION_READERS,
     ROOT_SCOPE,
+    RSS1_NAMESPACE,
     Declined,
     EntryReader,
     Reading,
     attributes,
     date_reader,
+    format_declared,
     is_feed_extension,
     no_attributes,
     read_author_text,
@@ -40,8 +42,7 @@ from worker.parse.plain.common import (
 ROOT = "rss"
 _RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 RDF_ROOT = f"{_RDF}RDF"
-_RSS1_NAMESPACE = "http://purl.org/rss/1.0/"
-_RSS1 = "{" + _RSS1_NAMESPACE + "}"
+_RSS1 = "{" + RSS1_NAMESPACE + "}"
 _SY = "{http://purl.org/rss/1.0/modules/syndication/}"
 _UNHANDLED_REFERENCE = re.compile("&([A-Za-z0-9_]+);")
 _looks_like_html: Callable[[str], bool] = _FeedParserMixin.looks_like_html
@@ -55,27 +56,33 @@ _CHANNEL_IGNORED = frozenset({
 _IMAGE_CHILDREN = frozenset({"title", "url", "link", "width", "height", "description"})
 _TEXTINPUT_CHILDREN = frozenset({"title", "description", "name", "link"})
 _RDF_ABOUT = frozenset({f"{_RDF}about"})
+_ITEM_ONCE = ("title", "link", "description", "guid", "pubDate")
+"""Item elements that may appear once: feedparser would keep one of several."""
 
 
-def read(root: Any, content: bytes, url: str, language: str | None) -> Any:
+def read(root: Any, url: str, language: str | None) -> Any:
     """feedparser's result for an RSS 2.x document whose root element is ``root``."""
     version = root.get("version", "")
     if not version.startswith("2.") or not ROOT_SCOPE.issuperset(set(root.attrib) - {"version"}):
         raise Declined  # a bare "lang" attribute, for one, would be every text's language
+    if any(uri.lower() == RSS1_NAMESPACE for uri in root.nsmap.values()):
+        raise Declined  # feedparser would call the document RSS 1.0 (see format_declared)
     children = list(root)
     if len(children) != 1 or children[0].tag != "channel" or children[0].attrib:
         raise Declined
-    reading = _RssReading(root, content, url, language)
+    reading = _RssReading(root, url, language)
     for child in children[0]:
         reading.channel_child(child)
     return reading.result("rss20")
 
 
-def read_rdf(root: Any, content: bytes, url: str, language: str | None) -> Any:
+def read_rdf(root: Any, url: str, language: str | None) -> Any:
     """feedparser's result for an RSS 1.0 document: a channel, and items beside it."""
-    if root.nsmap.get(None) != _RSS1_NAMESPACE or not ROOT_SCOPE.issuperset(root.attrib):
+    if root.nsmap.get(None) != RSS1_NAMESPACE or not ROOT_SCOPE.issuperset(root.attrib):
         raise Declined  # feedparser knows RSS 1.0 by its default namespace
-    reading = _RdfReading(root, content, url, language)
+    if format_declared(root) != RSS1_NAMESPACE:
+        raise Declined  # Atom's namespace declared first makes the document Atom to feedparser
+    reading = _RdfReading(root, url, language)
     channels = 0
     for child in root:
         tag = child.tag
@@ -113,7 +120,7 @@ def _title_and_detail(reading: Reading, element: Any) -> tuple[str, Any]:
     return value, reading.detail(content_type, value)
 
 
-def link_element(element: Any, base: str) -> Any:
+def _link_element(element: Any, base: str) -> Any:
     """An atom:link that feedparser files among the links without making it the item's link:
     one with an address and a relation other than "alternate" (or "enclosure", a medium)."""
     if len(element):
@@ -164,7 +171,7 @@ def _read_enclosure(reading: Reading, entry: dict[str, Any], element: Any) -> No
 
 
 def _read_atom_link(reading: Reading, entry: dict[str, Any], element: Any) -> None:
-    entry.setdefault("links", []).append(link_element(element, reading.base))
+    entry.setdefault("links", []).append(_link_element(element, reading.base))
 
 
 def _entry_readers(namespace: str) -> dict[str, EntryReader]:
@@ -187,12 +194,11 @@ def _entry_readers(namespace: str) -> dict[str, EntryReader]:
 class _RssReading(Reading):
     namespace = ""
     """The namespace of RSS's own elements: none in RSS 2.0."""
-    entry_once: ClassVar[frozenset[str]] = frozenset(
-        {"title", "link", "description", "guid", "pubDate", *EXTENSION_ONCE})
+    entry_once: ClassVar[frozenset[str]] = frozenset(_ITEM_ONCE) | EXTENSION_ONCE
     entry_readers: ClassVar[Mapping[str, EntryReader]] = _entry_readers("")
 
-    def __init__(self, root: Any, content: bytes, url: str, language: str | None) -> None:
-        super().__init__(root, content, url, language)
+    def __init__(self, root: Any, url: str, language: str | None) -> None:
+        super().__init__(root, url, language)
         self._seen: set[str] = set()
 
     def _own_name(self, tag: str) -> str | None:
@@ -231,7 +237,7 @@ class _RssReading(Reading):
         elif name in ("items", "textinput") and self.namespace:
             _check_rdf_list(child)
         elif tag == f"{ATOM}link":
-            link_element(child, self.base)  # a channel's links are not read
+            _link_element(child, self.base)  # a channel's links are not read
         elif tag == f"{ATOM}id":
             read_id(self, self.feed, child)  # feedparser makes it the channel's link, if none
         elif (key not in _CHANNEL_IGNORED or len(child)) and not is_feed_extension(self, child):
@@ -241,7 +247,7 @@ class _RssReading(Reading):
 class _RdfReading(_RssReading):
     namespace = _RSS1
     entry_once: ClassVar[frozenset[str]] = frozenset(
-        {_RSS1 + n for n in ("title", "link", "description", "guid", "pubDate")} | EXTENSION_ONCE)
+        _RSS1 + name for name in _ITEM_ONCE) | EXTENSION_ONCE
     entry_readers: ClassVar[Mapping[str, EntryReader]] = _entry_readers(_RSS1)
     root_language_is_the_feeds = False  # feedparser looks for "rdf:RDF", and sees "rdf:rdf"
 
