@@ -280,6 +280,13 @@ DECLINED = {
     .replace(b"<rdf:RDF ", b'<rdf:RDF xmlns:a="http://www.w3.org/2005/Atom" '),
     "a foreign element whose prefix is feedparser's in another case": rss(
         '<item><MEDIA:content xmlns:MEDIA="urn:x" url="https://n.example/p.jpg"/></item>'),
+    "a standard prefix bound to another known namespace": rss(
+        '<item><content:link xmlns:content="http://www.w3.org/2005/Atom" rel="related" '
+        'href="https://n.example/r"/></item><item><content:encoded>b</content:encoded></item>'),
+    "a standard prefix bound to another known namespace on the root": (
+        b'<rss version="2.0" xmlns:c="http://purl.org/rss/1.0/modules/content/" xmlns:content='
+        b'"http://purl.org/dc/elements/1.1/"><channel><item><c:encoded>b</c:encoded></item>'
+        b"</channel></rss>"),
     "an Atom 0.3 feed": b'<feed version="0.3" xmlns="http://purl.org/atom/ns#"><title>t</title>'
                         b'</feed>',
     "RSS 0.91": b'<rss version="0.91"><channel><title>t</title></channel></rss>',

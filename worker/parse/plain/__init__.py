@@ -46,7 +46,7 @@ from worker.parse.feedparser_adapter import (
     xml_encoding,
 )
 from worker.parse.plain import atom, rss
-from worker.parse.plain.common import Declined
+from worker.parse.plain.common import Declined, rebinds_a_standard_prefix
 
 __all__ = ["read_plain"]
 
@@ -80,7 +80,7 @@ def read_plain(content: bytes, url: str, headers: Mapping[str, str] | None) -> A
     except etree.XMLSyntaxError:
         return None
     reader = _READERS.get(root.tag)
-    if reader is None:
+    if reader is None or rebinds_a_standard_prefix(root, utf8):
         return None
     try:
         return reader(root, url, given.get("content-language") or None)
