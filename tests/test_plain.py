@@ -332,13 +332,6 @@ def test_a_single_byte_charset_that_feedparser_does_not_find_is_left_to_it() -> 
     assert plain_differences(rss(title, charset="ISO-8859-1"), URL, FETCHED_AT) == (True, [])
 
 
-def test_namespace_declarations_in_the_text_do_not_slow_the_reading() -> None:
-    """The declarations are taken from the tree (lxml), not searched for in the bytes, where a
-    text full of "xmlns:" made the search quadratic."""
-    document = rss(f"<title>{'xmlns:' * 20000}</title><item><x:thing>t</x:thing></item>")
-    assert plain_differences(document, URL, FETCHED_AT) == (True, [])
-
-
 def test_a_broken_document_is_left_to_feedparser_which_says_what_is_wrong() -> None:
     document = rss("<item><title>t</title></item>")[:-20]
     assert read_plain(document, URL, None) is None
