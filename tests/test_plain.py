@@ -89,6 +89,14 @@ NAMES = st.one_of(TEXT, st.sampled_from([
     "jo@news.example?subject=Hi there", "@handle"]))
 
 
+ATOM_LINK_ATTRIBUTES = st.tuples(
+    st.sampled_from(["", ' rel="alternate"', ' rel="self"', ' rel="enclosure"', ' rel="related"',
+                     ' rel="ALTERNATE"']),
+    st.sampled_from(["", ' type="text/html"', ' type="application/pdf"', ' type="TEXT/HTML"',
+                     ' type="html"', ' type="audio/mpeg" length="12"'])).map("".join)
+"""atom:link in RSS and link in Atom: the same element to feedparser."""
+
+
 def text_element(tag: str, value: str, cdata: bool, attributes: str = "") -> str:
     body = f"<![CDATA[{value}]]>" if cdata and "]]>" not in value else escape(value)
     return f"<{tag}{attributes}>{body}</{tag}>"
@@ -122,8 +130,7 @@ def items(draw: st.DrawFn, rdf: bool = False) -> str:
             text_element("media:thumbnail", draw(TEXT), False,
                          draw(st.sampled_from(["", ' url="https://img.example/t.jpg"']))),
             text_element("media:credit", draw(NAMES), False, ' role="photographer"'),
-            f'<atom:link rel="{draw(st.sampled_from(["self", "standout", "related"]))}" '
-            f'href={quoteattr(draw(TEXT))}/>',
+            f'<atom:link{draw(ATOM_LINK_ATTRIBUTES)} href={quoteattr(draw(TEXT))}/>',
             '<x:flag level="2"/>',
         ])))
     draw(st.randoms()).shuffle(parts)
@@ -146,14 +153,10 @@ def atom_entries(draw: st.DrawFn) -> str:
         attributes = draw(typed) if tag in ("title", "summary", "rights") else ""
         parts.append(text_element(tag, draw(once[tag]), draw(st.booleans()), attributes))
     for _ in range(draw(st.integers(0, 4))):
-        rel = draw(st.sampled_from(["", ' rel="alternate"', ' rel="self"', ' rel="enclosure"',
-                                    ' rel="related"', ' rel="ALTERNATE"']))
-        link_type = draw(st.sampled_from(["", ' type="text/html"', ' type="application/pdf"',
-                                          ' type="TEXT/HTML"', ' type="html"']))
         person = "".join(text_element(part, draw(TEXT), False) for part in draw(
             st.lists(st.sampled_from(["name", "email", "uri"]), unique=True, min_size=1)))
         parts.append(draw(st.sampled_from([
-            f"<link{rel}{link_type} href={quoteattr(draw(TEXT))}/>",
+            f"<link{draw(ATOM_LINK_ATTRIBUTES)} href={quoteattr(draw(TEXT))}/>",
             text_element("content", draw(TEXT), draw(st.booleans()), draw(typed)),
             f"<author>{person}</author>",
             text_element("author", draw(NAMES), False),
@@ -226,6 +229,8 @@ def documents(draw: st.DrawFn, charset: str, layout: int) -> bytes:
                        ' text="News"><itunes:category text="Politics"/></itunes:category>')
     if draw(st.booleans()):
         channel.append(text_element("atom:id", draw(TEXT), False))
+    if draw(st.booleans()):
+        channel.append(f"<atom:link{draw(ATOM_LINK_ATTRIBUTES)} href={quoteattr(draw(TEXT))}/>")
     channel += draw(st.lists(items(), max_size=4))
     draw(st.randoms()).shuffle(channel)
     return rss("".join(channel), charset=charset, root=draw(ROOT_SCOPES), layout=layout)
@@ -296,7 +301,7 @@ DECLINED = {
                                      b'</channel></rss>',
     "markup inside a description": rss("<item><description>a <b>b</b></description></item>"),
     "a title given twice": rss("<item><title>a</title><title>b</title></item>"),
-    "an alternate atom:link": rss('<item><atom:link rel="alternate" href="u"/></item>'),
+    "an atom:link without an address": rss('<item><atom:link rel="alternate">u</atom:link></item>'),
     "an attribute on a title": rss('<item><title type="html">a</title></item>'),
 }
 

@@ -6,10 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from feedparser import FeedParserDict
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin
-
 from worker.parse.plain.common import (
     ATOM,
     EXTENSION_ONCE,
@@ -24,25 +20,24 @@ from worker.parse.plain.common import (
     end_author,
     format_declared,
     is_feed_extension,
+    map_content_type,
     no_attributes,
     read_author_text,
     read_category,
     read_id,
+    read_link,
     repaired,
     save_author_part,
     start_author,
     text,
-    with_href,
 )
 
 ROOT = f"{ATOM}feed"
 _TEXT_TYPES = frozenset({"text/plain", "text/html"})
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _PERSON_PARTS = frozenset({f"{ATOM}name", f"{ATOM}email", f"{ATOM}uri"})
 _FEED_IGNORED = frozenset({f"{ATOM}{name}" for name in (
     "updated", "published", "subtitle", "rights", "generator", "icon", "logo", "category")})
 """Feed elements that feedparser keeps under names the normalizer never reads."""
-_map_content_type = _FeedParserMixin.map_content_type
 
 
 def read(root: Any, url: str, language: str | None) -> Any:
@@ -63,7 +58,7 @@ def read(root: Any, url: str, language: str | None) -> Any:
         if tag == f"{ATOM}title":
             reading.feed["title"], reading.feed["title_detail"] = _typed_text(reading, child)
         elif tag == f"{ATOM}link":
-            _read_link(reading, reading.feed, child)
+            read_link(reading, reading.feed, child)
         elif tag == f"{ATOM}id":
             read_id(reading, reading.feed, child)  # feedparser makes the id the feed's link too
         elif tag == f"{ATOM}author":
@@ -77,29 +72,12 @@ def read(root: Any, url: str, language: str | None) -> Any:
 def _typed_text(reading: Reading, element: Any) -> tuple[str, Any]:
     """An Atom text: plain unless its type says HTML (feedparser guesses nothing in Atom);
     XHTML, and any other type, is declined."""
-    content_type = _map_content_type(attributes(element, frozenset({"type"})).get(
+    content_type = map_content_type(attributes(element, frozenset({"type"})).get(
         "type", "text/plain"))
     if content_type not in _TEXT_TYPES:
         raise Declined
     value = repaired(text(element))
     return value, reading.detail(content_type, value)
-
-
-def _read_link(reading: Reading, context: dict[str, Any], element: Any) -> None:
-    """A link: filed among the links; the item's (or feed's) link when it is an alternate HTML
-    page; the last such wins."""
-    if len(element):
-        raise Declined
-    found = attributes(element)
-    found.setdefault("rel", "alternate")
-    found.setdefault("type", "application/atom+xml" if found["rel"] == "self" else "text/html")
-    found = with_href(found)
-    if "href" not in found:
-        raise Declined  # feedparser would read the link from the element's text
-    found["href"] = _urljoin(reading.base, found["href"])
-    context.setdefault("links", []).append(FeedParserDict(found))
-    if found["rel"] == "alternate" and _map_content_type(found["type"]) in _HTML_TYPES:
-        context["link"] = found["href"]
 
 
 def _read_title(reading: Reading, entry: dict[str, Any], element: Any) -> None:
@@ -151,7 +129,7 @@ class _AtomReading(Reading):
         "title", "id", "updated", "published", "summary", "rights")} | EXTENSION_ONCE)
     entry_readers: ClassVar[Mapping[str, EntryReader]] = {
         f"{ATOM}title": _read_title,
-        f"{ATOM}link": _read_link,
+        f"{ATOM}link": read_link,
         f"{ATOM}id": read_id,
         f"{ATOM}updated": date_reader("updated"),
         f"{ATOM}published": date_reader("published"),

@@ -28,6 +28,8 @@ ROOT_SCOPE = frozenset({f"{XML}base", f"{XML}lang"})
 """The root's attributes that set the base and the language of every text."""
 
 _WINDOWS_1252_CODES = re.compile("[\x80-\x9f]")
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+map_content_type: Callable[[str], str] = _FeedParserMixin.map_content_type
 _EMAIL = re.compile(r"(([a-zA-Z0-9_\-.+]+)@((\[[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.)|"
                     r"(([a-zA-Z0-9\-]+\.)+))([a-zA-Z]{2,4}|[0-9]{1,3})(\]?))(\?subject=\S+)?")
 """feedparser's pattern of an e-mail address in an author's text."""
@@ -264,6 +266,24 @@ def date_reader(key: str) -> EntryReader:
         entry[key] = value = repaired(text(element))
         entry[f"{key}_parsed"] = _parse_date(value)
     return read
+
+
+def read_link(reading: Reading, context: dict[str, Any], element: Any) -> None:
+    """An Atom link (also atom:link in RSS): filed among the links; the item's (or feed's) link
+    when it is an alternate HTML page, the last such winning over any before, <link> included;
+    a medium when its relation is "enclosure"."""
+    if len(element):
+        raise Declined
+    found = attributes(element)
+    found.setdefault("rel", "alternate")
+    found.setdefault("type", "application/atom+xml" if found["rel"] == "self" else "text/html")
+    found = with_href(found)
+    if "href" not in found:
+        raise Declined  # feedparser would read the link from the element's text
+    found["href"] = _urljoin(reading.base, found["href"])
+    context.setdefault("links", []).append(FeedParserDict(found))
+    if found["rel"] == "alternate" and map_content_type(found["type"]) in _HTML_TYPES:
+        context["link"] = found["href"]
 
 
 def read_author_text(reading: Reading, entry: dict[str, Any], element: Any) -> None:

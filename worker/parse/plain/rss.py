@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 from feedparser import FeedParserDict
 from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin
 
 from worker.parse.plain.common import (
     ATOM,
@@ -34,6 +33,7 @@ from worker.parse.plain.common import (
     read_author_text,
     read_category,
     read_id,
+    read_link,
     repaired,
     text,
     with_href,
@@ -120,19 +120,6 @@ def _title_and_detail(reading: Reading, element: Any) -> tuple[str, Any]:
     return value, reading.detail(content_type, value)
 
 
-def _link_element(element: Any, base: str) -> Any:
-    """An atom:link that feedparser files among the links without making it the item's link:
-    one with an address and a relation other than "alternate" (or "enclosure", a medium)."""
-    if len(element):
-        raise Declined
-    found = with_href(attributes(element))
-    if "href" not in found or found.get("rel") in (None, "alternate", "enclosure"):
-        raise Declined
-    found.setdefault("type", "application/atom+xml" if found["rel"] == "self" else "text/html")
-    found["href"] = _urljoin(base, found["href"])
-    return FeedParserDict(found)
-
-
 def _read_title(reading: Reading, entry: dict[str, Any], element: Any) -> None:
     entry["title"], entry["title_detail"] = _title_and_detail(reading, element)
 
@@ -170,10 +157,6 @@ def _read_enclosure(reading: Reading, entry: dict[str, Any], element: Any) -> No
     entry.setdefault("links", []).append(FeedParserDict(found))
 
 
-def _read_atom_link(reading: Reading, entry: dict[str, Any], element: Any) -> None:
-    entry.setdefault("links", []).append(_link_element(element, reading.base))
-
-
 def _entry_readers(namespace: str) -> dict[str, EntryReader]:
     """The readers of an item's elements, RSS's own names in ``namespace``."""
     own = {
@@ -187,7 +170,7 @@ def _entry_readers(namespace: str) -> dict[str, EntryReader]:
         "enclosure": _read_enclosure,
     }
     return {**{namespace + name: reader for name, reader in own.items()},
-            f"{CONTENT}encoded": _read_content, f"{ATOM}link": _read_atom_link,
+            f"{CONTENT}encoded": _read_content, f"{ATOM}link": read_link,
             **EXTENSION_READERS}
 
 
@@ -237,7 +220,7 @@ class _RssReading(Reading):
         elif name in ("items", "textinput") and self.namespace:
             _check_rdf_list(child)
         elif tag == f"{ATOM}link":
-            _link_element(child, self.base)  # a channel's links are not read
+            read_link(self, self.feed, child)
         elif tag == f"{ATOM}id":
             read_id(self, self.feed, child)  # feedparser makes it the channel's link, if none
         elif (key not in _CHANNEL_IGNORED or len(child)) and not is_feed_extension(self, child):
