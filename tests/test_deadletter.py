@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 import yaml
@@ -17,7 +16,7 @@ from processes import environment
 
 from worker import deadletter, poll
 from worker.config import FeedConfig, Settings
-from worker.fetch import new_client
+from worker.fetch import HttpClient, new_client
 from worker.parse import ParsedFeed
 
 STREAM = "test:stories"
@@ -25,7 +24,7 @@ EMPTY_ITEM = b'<item><guid isPermaLink="false">blank-1</guid></item>'
 
 
 @pytest.fixture
-def http() -> httpx.Client:
+def http() -> HttpClient:
     return new_client("feedwatch-test", timeout=1.0)
 
 
@@ -34,7 +33,7 @@ def titles(client: redis.Redis) -> list[str]:
 
 
 def test_an_entry_the_normalizer_fails_on_is_kept_and_published_after_the_fix(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client,
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient,
         monkeypatch: pytest.MonkeyPatch) -> None:
     url = feed_server.serve("/d.xml", rss([item(1), item(2)]))
     feed = FeedConfig(key="d", url=url)
@@ -67,7 +66,7 @@ def test_an_entry_the_normalizer_fails_on_is_kept_and_published_after_the_fix(
 
 def test_feedwatch_dead_lists_an_empty_entry_and_a_retry_says_it_still_fails(
         tmp_path: Path, feed_server: FeedServer, redis_url: str, redis_client: redis.Redis,
-        http: httpx.Client) -> None:
+        http: HttpClient) -> None:
     url = feed_server.serve("/e.xml", rss([item(1)]).replace(b"</channel>", EMPTY_ITEM + b"</channel>"))
     feed = FeedConfig(key="e", url=url)
     poll.Poller(Settings(path="<t>", feeds=(feed,), stream=STREAM), redis_client, http).poll(feed)
@@ -90,7 +89,7 @@ def test_feedwatch_dead_lists_an_empty_entry_and_a_retry_says_it_still_fails(
 
 
 def test_a_letter_is_removed_only_when_its_story_is_published(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client,
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Two letters whose items both link to the site's home page: each becomes its own story,
     and a letter whose story the stream already knows is kept, never deleted unpublished."""

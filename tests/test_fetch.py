@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import gzip
 from collections.abc import Iterator
 
-import httpx
+import brotli
 import pytest
 from feedserver import FeedServer, Route, item, rss
 
 from worker.exceptions import BodyTooLarge, FetchError, FetchTimeout, HTTPStatusError, NetworkError
-from worker.fetch import fetch, new_client
+from worker.fetch import HttpClient, fetch, new_client
 
 
 @pytest.fixture
-def client() -> httpx.Client:
+def client() -> HttpClient:
     return new_client("feedwatch-test/1 (+http://example.invalid)", timeout=2.0)
 
 
 def test_a_second_fetch_with_the_validators_gets_304(
-        feed_server: FeedServer, client: httpx.Client) -> None:
+        feed_server: FeedServer, client: HttpClient) -> None:
     url = feed_server.serve("/feed.xml", rss([item(1)]))
     first = fetch(client, url, max_bytes=1 << 20, deadline=5)
     assert first.status == 200 and b"Story number 1" in first.content
@@ -36,7 +37,7 @@ def test_a_second_fetch_with_the_validators_gets_304(
 
 
 def test_last_modified_alone_is_used_when_there_is_no_etag(
-        feed_server: FeedServer, client: httpx.Client) -> None:
+        feed_server: FeedServer, client: HttpClient) -> None:
     url = feed_server.serve("/lm.xml", rss([item(1)]))
     feed_server.routes["/lm.xml"].etag = None
     first = fetch(client, url, max_bytes=1 << 20, deadline=5)
@@ -45,14 +46,14 @@ def test_last_modified_alone_is_used_when_there_is_no_etag(
 
 
 def test_redirects_are_followed_and_the_final_url_reported(
-        feed_server: FeedServer, client: httpx.Client) -> None:
+        feed_server: FeedServer, client: HttpClient) -> None:
     target = feed_server.serve("/new.xml", rss([item(1)]))
     feed_server.routes["/old.xml"] = Route(status=301, headers={"Location": target})
     result = fetch(client, feed_server.url("/old.xml"), max_bytes=1 << 20, deadline=5)
     assert result.status == 200 and result.url == target
 
 
-def test_a_redirect_loop_is_a_clear_error(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_a_redirect_loop_is_a_clear_error(feed_server: FeedServer, client: HttpClient) -> None:
     feed_server.routes["/a"] = Route(status=302, headers={"Location": feed_server.url("/b")})
     feed_server.routes["/b"] = Route(status=302, headers={"Location": feed_server.url("/a")})
     with pytest.raises(FetchError, match="redirect"):
@@ -60,7 +61,7 @@ def test_a_redirect_loop_is_a_clear_error(feed_server: FeedServer, client: httpx
 
 
 def test_an_error_status_is_an_http_status_error(
-        feed_server: FeedServer, client: httpx.Client) -> None:
+        feed_server: FeedServer, client: HttpClient) -> None:
     url = feed_server.fail("/broken", 500)
     with pytest.raises(HTTPStatusError) as caught:
         fetch(client, url, max_bytes=1 << 20, deadline=5)
@@ -76,19 +77,19 @@ def test_a_server_that_does_not_answer_in_time_times_out(
 
 
 def test_a_body_cut_short_is_a_network_error(
-        feed_server: FeedServer, client: httpx.Client) -> None:
+        feed_server: FeedServer, client: HttpClient) -> None:
     url = feed_server.serve("/cut", rss([item(n) for n in range(20)]), cut_after=300)
     with pytest.raises(NetworkError, match="connection broken"):
         fetch(client, url, max_bytes=1 << 20, deadline=5)
 
 
-def test_nobody_listening_is_a_network_error(client: httpx.Client) -> None:
+def test_nobody_listening_is_a_network_error(client: HttpClient) -> None:
     with pytest.raises(NetworkError, match="network error"):
         fetch(client, "http://127.0.0.1:9/feed", max_bytes=1 << 20, deadline=5)
 
 
 def test_the_size_cap_holds_after_decompression(
-        feed_server: FeedServer, client: httpx.Client) -> None:
+        feed_server: FeedServer, client: HttpClient) -> None:
     bomb = gzip.compress(b"<rss>" + b" " * (4 << 20))
     assert len(bomb) < 10_000
     url = feed_server.serve("/bomb", bomb, headers={"Content-Encoding": "gzip"})
@@ -96,10 +97,40 @@ def test_the_size_cap_holds_after_decompression(
         fetch(client, url, max_bytes=1 << 20, deadline=5)
 
 
-def test_a_gzip_body_is_decompressed(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_a_gzip_body_is_decompressed(feed_server: FeedServer, client: HttpClient) -> None:
     body = rss([item(1)])
     url = feed_server.serve("/gz", gzip.compress(body), headers={"Content-Encoding": "gzip"})
     assert fetch(client, url, max_bytes=1 << 20, deadline=5).content == body
+
+
+def test_a_brotli_body_is_decompressed(feed_server: FeedServer, client: HttpClient) -> None:
+    body = rss([item(1)])
+    url = feed_server.serve("/br", brotli.compress(body), headers={"Content-Encoding": "br"})
+    assert fetch(client, url, max_bytes=1 << 20, deadline=5).content == body
+    assert feed_server.hits("/br")[-1]["Accept-Encoding"] == "gzip, deflate, br"
+
+
+def test_credentials_in_the_url_are_sent_as_basic_auth(
+        feed_server: FeedServer, client: HttpClient) -> None:
+    """A private feed written as https://user:password@host/feed.xml in the config."""
+    url = feed_server.serve("/private.xml", rss([item(1)]))
+    fetch(client, url.replace("://", "://reader:s%C3%A9same@"), max_bytes=1 << 20, deadline=5)
+    fetch(client, url, max_bytes=1 << 20, deadline=5)
+    with_credentials, without = feed_server.hits("/private.xml")
+    expected = base64.b64encode("reader:sésame".encode()).decode()
+    assert with_credentials["Authorization"] == f"Basic {expected}"
+    assert "Authorization" not in without
+    assert with_credentials["Host"] == url.split("/")[2], "the credentials stay out of Host"
+
+
+def test_no_cookie_is_carried_from_one_poll_to_the_next(
+        feed_server: FeedServer, client: HttpClient) -> None:
+    """Each poll is a request of its own: a cookie one answer sets is not sent back."""
+    url = feed_server.serve("/cookie.xml", rss([item(1)]),
+                            headers={"Set-Cookie": "session=abc; Path=/"})
+    fetch(client, url, max_bytes=1 << 20, deadline=5)
+    fetch(client, url, max_bytes=1 << 20, deadline=5)
+    assert [sent.get("Cookie") for sent in feed_server.hits("/cookie.xml")] == [None, None]
 
 
 @pytest.mark.parametrize("guard", [False, True])
@@ -113,7 +144,7 @@ def test_each_host_gets_its_own_pool_and_all_share_one_tls_context(
     for target in (url, other_host, url):  # nobody listens on 127.0.0.2; the guard refuses both
         with contextlib.suppress(FetchError):
             fetch(client, target, max_bytes=1_000_000, deadline=2.0)
-    pools = list(client._transport._pools.values())  # type: ignore[attr-defined]
+    pools = list(client.transport._pools.values())  # type: ignore[attr-defined]
     assert len(pools) == 2
     assert pools[0]._pool._ssl_context is pools[1]._pool._ssl_context
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 from feedserver import FeedServer, item, rss
@@ -20,7 +19,7 @@ from feedserver import FeedServer, item, rss
 from worker import state
 from worker.config import FeedConfig, Settings, parse_settings
 from worker.exceptions import ConfigError, NetworkError
-from worker.fetch import new_client
+from worker.fetch import HttpClient, new_client
 from worker.fulltext import MIN_WORDS, add_full_text, wants_full_text, word_count
 from worker.fulltext.extract import extract_article
 from worker.poll import Poller
@@ -113,11 +112,11 @@ def test_cjk_text_counts_one_word_per_character() -> None:
 
 
 @pytest.fixture
-def http() -> httpx.Client:
+def http() -> HttpClient:
     return new_client("feedwatch-test", timeout=2.0)
 
 
-def poller_for(feed: FeedConfig, client: redis.Redis, http: httpx.Client) -> Poller:
+def poller_for(feed: FeedConfig, client: redis.Redis, http: HttpClient) -> Poller:
     settings = Settings(path="<test>", feeds=(feed,), stream=STREAM, timeout=2.0)
     return Poller(settings, client, http)
 
@@ -139,7 +138,7 @@ def serve_pages(server: FeedServer, names: list[str]) -> list[dict[str, str]]:
 
 
 def test_the_lease_is_renewed_before_each_article_page(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     """Each page may take up to the fetch timeout: a poll with many could outlast its lease,
     and another worker could poll the feed at the same time."""
     names = ["autonews.ch-Tesla.html", "lastampa.it.temperature.html"]
@@ -152,7 +151,7 @@ def test_the_lease_is_renewed_before_each_article_page(
 
 
 def test_poll_fetches_the_page_of_each_new_story_once(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     names = ["autonews.ch-Tesla.html", "lastampa.it.temperature.html"]
     items = serve_pages(feed_server, names)
     feed = FeedConfig(key="pages", url=feed_server.serve("/feed.xml", rss(items[:1])))
@@ -174,7 +173,7 @@ def test_poll_fetches_the_page_of_each_new_story_once(
 
 
 def test_a_missing_page_keeps_the_teaser_and_shows_in_status(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     gone = feed_server.url("/articles/gone.html")
     feed_url = feed_server.serve("/feed.xml", rss([item(1, link=gone, guid=gone)]))
     feed = FeedConfig(key="gone", url=feed_url)
@@ -189,7 +188,7 @@ def test_a_missing_page_keeps_the_teaser_and_shows_in_status(
 
 
 def test_full_text_never_fetches_no_page(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     items = serve_pages(feed_server, ["autonews.ch-Tesla.html"])
     feed = FeedConfig(key="never", url=feed_server.serve("/feed.xml", rss(items)),
                       full_text="never")

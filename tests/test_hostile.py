@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from textwrap import dedent
 
-import httpx
 import pytest
 import redis
 from feedserver import FeedServer, Route, item, rss
@@ -20,7 +19,7 @@ from feedserver import FeedServer, Route, item, rss
 from worker import state
 from worker.config import FeedConfig, Settings
 from worker.exceptions import FetchError, FetchTimeout, NetworkError
-from worker.fetch import MAX_REDIRECTS, fetch, new_client
+from worker.fetch import MAX_REDIRECTS, HttpClient, fetch, new_client
 from worker.poll import Poller
 
 Behaviour = Callable[[socket.socket], None]
@@ -77,7 +76,7 @@ def raw_server() -> Iterator[Callable[[Behaviour], RawServer]]:
 
 
 @pytest.fixture
-def client() -> Iterator[httpx.Client]:
+def client() -> Iterator[HttpClient]:
     with new_client("feedwatch-test", timeout=0.5) as http:
         yield http
 
@@ -99,7 +98,7 @@ def reset(conn: socket.socket) -> None:
 
 
 def test_a_body_that_never_finishes_stops_at_the_time_limit(
-        raw_server: Callable[[Behaviour], RawServer], client: httpx.Client) -> None:
+        raw_server: Callable[[Behaviour], RawServer], client: HttpClient) -> None:
     server = raw_server(never_finishes)
     started = time.monotonic()
     with pytest.raises(FetchTimeout, match="not finished within"):
@@ -108,18 +107,18 @@ def test_a_body_that_never_finishes_stops_at_the_time_limit(
 
 
 def test_garbage_instead_of_http_is_a_network_error(
-        raw_server: Callable[[Behaviour], RawServer], client: httpx.Client) -> None:
+        raw_server: Callable[[Behaviour], RawServer], client: HttpClient) -> None:
     with pytest.raises(NetworkError):
         fetch(client, raw_server(garbage).url, max_bytes=1 << 20, deadline=5)
 
 
 def test_a_reset_connection_is_a_network_error(
-        raw_server: Callable[[Behaviour], RawServer], client: httpx.Client) -> None:
+        raw_server: Callable[[Behaviour], RawServer], client: HttpClient) -> None:
     with pytest.raises(NetworkError, match=r"connection broken|network error"):
         fetch(client, raw_server(reset).url, max_bytes=1 << 20, deadline=5)
 
 
-def test_at_most_five_redirects(feed_server: FeedServer, client: httpx.Client) -> None:
+def test_at_most_five_redirects(feed_server: FeedServer, client: HttpClient) -> None:
     feed_server.serve("/end", rss([item(1)]))
     for hop in range(7):
         feed_server.routes[f"/r{hop}"] = Route(
@@ -197,7 +196,7 @@ def test_entity_expansion_and_external_entities_neither_blow_up_nor_reach_out(
 
 
 def test_the_time_limit_covers_the_whole_redirect_chain(
-        feed_server: FeedServer, client: httpx.Client) -> None:
+        feed_server: FeedServer, client: HttpClient) -> None:
     feed_server.serve("/end", rss([item(1)]))
     for hop in range(4):
         feed_server.routes[f"/slow{hop}"] = Route(

@@ -5,25 +5,24 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 import redis
 from feedserver import FeedServer, item, rss
 
 from worker import known_items
 from worker.config import FeedConfig, Settings
-from worker.fetch import new_client
+from worker.fetch import HttpClient, new_client
 from worker.poll import Poller
 
 STREAM = "test:stories"
 
 
 @pytest.fixture
-def http() -> httpx.Client:
+def http() -> HttpClient:
     return new_client("feedwatch-test", timeout=1.0)
 
 
-def poller_for(client: redis.Redis, http: httpx.Client, *feeds: FeedConfig) -> Poller:
+def poller_for(client: redis.Redis, http: HttpClient, *feeds: FeedConfig) -> Poller:
     return Poller(Settings(path="<test>", feeds=feeds, stream=STREAM, timeout=1.0), client, http)
 
 
@@ -33,7 +32,7 @@ def events(client: redis.Redis) -> list[tuple[str, str]]:
 
 
 def test_only_the_new_item_of_a_changed_feed_is_read(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     items = [item(n) for n in range(30)]
     url = feed_server.serve("/f.xml", rss(items))
     feed = FeedConfig(key="f", url=url)
@@ -47,7 +46,7 @@ def test_only_the_new_item_of_a_changed_feed_is_read(
 
 
 def test_an_edited_item_is_read_again_and_published_as_updated(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     url = feed_server.serve("/f.xml", rss([item(1), item(2)]))
     feed = FeedConfig(key="f", url=url)
     poller = poller_for(redis_client, http, feed)
@@ -59,7 +58,7 @@ def test_an_edited_item_is_read_again_and_published_as_updated(
 
 
 def test_a_new_item_sharing_the_link_of_a_known_one_is_still_its_own_story(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     """Read whole, a link used by two items identifies neither; the known item's link digest
     tells the new item so, though the known item is not read."""
     shared = "http://news.example.com/live-blog.html"
@@ -74,7 +73,7 @@ def test_a_new_item_sharing_the_link_of_a_known_one_is_still_its_own_story(
 
 
 def test_changed_settings_make_every_item_read_again(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     url = feed_server.serve("/f.xml", rss([item(1), item(2)]))
     feed = FeedConfig(key="f", url=url)
     poller_for(redis_client, http, feed).poll(feed)
@@ -85,7 +84,7 @@ def test_changed_settings_make_every_item_read_again(
 
 
 def test_a_document_that_cannot_be_cut_is_read_whole_every_time(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     def document(*numbers: int) -> bytes:
         return rss([item(n) for n in numbers]).replace(
             b"<rss", b'<!DOCTYPE rss [<!ENTITY x "x">]><rss', 1)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 
-import httpx
 import pytest
 import redis
 from feedserver import FeedServer, Route, item, rss
 
 from worker.config import FeedConfig, Settings
 from worker.exceptions import PrivateAddressRefused
-from worker.fetch import fetch, new_client
+from worker.fetch import HttpClient, fetch, new_client
 from worker.netguard import is_private
 from worker.poll import Poller
 from worker.state import feed_key
@@ -35,28 +34,28 @@ def test_public_addresses_are_not(address: str) -> None:
 
 
 @pytest.fixture
-def guarded() -> httpx.Client:
+def guarded() -> HttpClient:
     return new_client("feedwatch-test", timeout=2.0, guard=True)
 
 
 def test_a_guarded_client_refuses_loopback_by_address_and_by_name(
-        feed_server: FeedServer, guarded: httpx.Client) -> None:
+        feed_server: FeedServer, guarded: HttpClient) -> None:
     url = feed_server.serve("/feed.xml", rss([item(1)]))
     with pytest.raises(PrivateAddressRefused, match=r"127\.0\.0\.1.*allow_private_networks"):
-        guarded.get(url)
+        fetch(guarded, url, max_bytes=1 << 20, deadline=5)
     by_name = url.replace("127.0.0.1", "localhost")
     with pytest.raises(PrivateAddressRefused, match=r"refused to connect to localhost"):
-        guarded.get(by_name)
+        fetch(guarded, by_name, max_bytes=1 << 20, deadline=5)
     assert feed_server.hits("/feed.xml") == [], "nothing reached the server"
 
 
-def test_a_guarded_client_refuses_the_metadata_service(guarded: httpx.Client) -> None:
+def test_a_guarded_client_refuses_the_metadata_service(guarded: HttpClient) -> None:
     with pytest.raises(PrivateAddressRefused, match=r"169\.254\.169\.254"):
-        guarded.get("http://169.254.169.254/latest/meta-data/")
+        fetch(guarded, "http://169.254.169.254/latest/meta-data/", max_bytes=1 << 20, deadline=5)
 
 
 def test_a_redirect_to_the_private_network_is_refused_with_a_clear_error(
-        feed_server: FeedServer, guarded: httpx.Client) -> None:
+        feed_server: FeedServer, guarded: HttpClient) -> None:
     feed_server.serve("/internal.xml", rss([item(1)]))
     internal = feed_server.url("/internal.xml").replace("127.0.0.1", "localhost")
     feed_server.routes["/feed.xml"] = Route(status=302, headers={"Location": internal})
@@ -69,7 +68,7 @@ def test_a_redirect_to_the_private_network_is_refused_with_a_clear_error(
 
 
 def test_a_learned_redirect_target_stays_behind_the_guard(
-        feed_server: FeedServer, guarded: httpx.Client, redis_client: redis.Redis) -> None:
+        feed_server: FeedServer, guarded: HttpClient, redis_client: redis.Redis) -> None:
     """A 301 learned while its host looked public must not become an unguarded first hop when
     the host later resolves to the private network (DNS rebinding)."""
     configured = feed_server.serve("/feed.xml", rss([item(1)]))

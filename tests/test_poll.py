@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 import redis
 from feedserver import FeedServer, Route, item, rss
 
 from worker import state
 from worker.config import FeedConfig, Settings
-from worker.fetch import new_client
+from worker.fetch import HttpClient, new_client
 from worker.poll import Poller
 from worker.publish import Publisher
 
@@ -19,7 +18,7 @@ STREAM = "test:stories"
 
 
 @pytest.fixture
-def http() -> httpx.Client:
+def http() -> HttpClient:
     return new_client("feedwatch-test", timeout=1.0)
 
 
@@ -32,7 +31,7 @@ def published(client: redis.Redis) -> list[dict[str, object]]:
 
 
 def test_first_poll_publishes_every_item_then_only_new_ones(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     url = feed_server.serve("/news.xml", rss([item(1), item(2)]))
     feed = FeedConfig(key="news", url=url, source="Example News", tags=("world",))
     poller = Poller(settings(feed), redis_client, http)
@@ -59,7 +58,7 @@ def test_first_poll_publishes_every_item_then_only_new_ones(
 
 
 def test_a_body_identical_to_the_last_one_is_not_parsed_again(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     url = feed_server.serve("/same.xml", rss([item(1)]))
     feed_server.routes["/same.xml"].etag = None
     feed_server.routes["/same.xml"].last_modified = None
@@ -70,7 +69,7 @@ def test_a_body_identical_to_the_last_one_is_not_parsed_again(
 
 
 def test_an_error_is_recorded_and_keeps_the_validators(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     url = feed_server.serve("/flaky.xml", rss([item(1)]))
     feed = FeedConfig(key="flaky", url=url)
     poller = Poller(settings(feed), redis_client, http)
@@ -95,7 +94,7 @@ def test_an_error_is_recorded_and_keeps_the_validators(
     (Route(body=b"", status=200), "empty"),
 ])
 def test_unreadable_bodies_are_a_per_feed_error(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client,
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient,
         route: Route, expected: str) -> None:
     feed_server.routes["/bad"] = route
     feed = FeedConfig(key="bad", url=feed_server.url("/bad"))
@@ -107,7 +106,7 @@ def test_unreadable_bodies_are_a_per_feed_error(
 
 
 def test_a_malformed_feed_that_still_has_entries_is_used_and_its_problem_kept(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     body = rss([item(1), item(2)]).replace(b"</channel></rss>", b"<unclosed>")
     url = feed_server.serve("/sloppy.xml", body)
     feed = FeedConfig(key="sloppy", url=url)
@@ -117,7 +116,7 @@ def test_a_malformed_feed_that_still_has_entries_is_used_and_its_problem_kept(
 
 
 def test_state_is_saved_only_after_the_stories_are_published(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client,
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A crash between publishing and saving must mean a re-poll, never a lost story."""
     url = feed_server.serve("/crash.xml", rss([item(1)]))
@@ -137,7 +136,7 @@ def test_state_is_saved_only_after_the_stories_are_published(
 
 
 def test_an_empty_item_is_skipped_and_said_the_others_published(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     body = rss([item(1)]).replace(b"</channel>", b'<item><guid isPermaLink="false">x</guid></item></channel>')
     url = feed_server.serve("/empty-item.xml", body)
     feed = FeedConfig(key="e", url=url)
@@ -153,7 +152,7 @@ def no_guid(n: int, link: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("updates", [True, False])
 def test_items_without_guid_sharing_one_link_are_each_a_story(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client,
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient,
         updates: bool) -> None:
     home = "https://site.example/news"
     url = feed_server.serve("/shared.xml", rss([no_guid(n, home) for n in range(3)]))
@@ -166,7 +165,7 @@ def test_items_without_guid_sharing_one_link_are_each_a_story(
 
 
 def test_an_item_whose_link_becomes_shared_later_is_not_published_again(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     page = "https://site.example/story"
     url = feed_server.serve("/later.xml", rss([no_guid(1, page)]))
     feed = FeedConfig(key="l", url=url)

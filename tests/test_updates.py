@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-import httpx
 import pytest
 import redis
 from feedserver import FeedServer, item, rss
@@ -17,7 +16,7 @@ from worker import state
 from worker.config import FeedConfig, Settings, parse_settings
 from worker.dedupe import story_id
 from worker.exceptions import ConfigError
-from worker.fetch import new_client
+from worker.fetch import HttpClient, new_client
 from worker.poll import Poller
 from worker.publish import Published, Publisher
 from worker.revision import comparable_text, field_digests
@@ -98,12 +97,12 @@ def test_a_feed_with_updates_off_publishes_each_story_once(redis_client: redis.R
 
 
 @pytest.fixture
-def http() -> httpx.Client:
+def http() -> HttpClient:
     return new_client("feedwatch-test", timeout=1.0)
 
 
 def test_a_reordered_feed_with_a_new_build_date_and_tracking_links_is_no_update(
-        feed_server: FeedServer, redis_client: redis.Redis, http: httpx.Client) -> None:
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     one = item(1, description="<p>Updated 9:30 a.m.</p><p>Rescue teams arrived.</p>")
     url = feed_server.serve("/u.xml", rss([one, item(2)]))
     feed = FeedConfig(key="u", url=url)

@@ -9,10 +9,13 @@ reported so that the caller can learn the new address.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from types import TracebackType
 
 import httpx
 
@@ -31,6 +34,8 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
+ACCEPT_ENCODING = "gzip, deflate, br"
+"""What httpx decodes (br through the brotli package, a dependency)."""
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
@@ -75,7 +80,7 @@ class FetchResult:
 
 def new_client(
     user_agent: str, timeout: float, *, guard: bool = False, per_host: int = 8,
-) -> httpx.Client:
+) -> HttpClient:
     """An HTTP client with feedwatch's headers and timeouts; redirects are left to :func:`fetch`.
 
     Connections are pooled per host, at most ``per_host`` each (see :class:`PerHostTransport`).
@@ -84,14 +89,62 @@ def new_client(
     """
     limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
     tls = httpx.create_ssl_context()  # one for all pools: each loads the CA bundle (~1 MB)
-    return httpx.Client(
-        headers={"User-Agent": user_agent, "Accept": ACCEPT},
-        follow_redirects=False,
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-        transport=PerHostTransport(
+    return HttpClient(
+        PerHostTransport(
             lambda: guarded_transport(limits, tls) if guard
             else httpx.HTTPTransport(verify=tls, limits=limits)),
+        headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
+        timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
     )
+
+
+class HttpClient:
+    """Sends GET requests with feedwatch's headers and timeouts straight to its transport.
+
+    ``httpx.Client``'s layers above the transport (a cookie jar, auth flows, event hooks, the
+    merging of headers and URLs) cost about 0.15 ms of CPU a request, a sixth of a whole poll
+    answered 304, and feedwatch uses none of them: :func:`fetch` follows redirects itself, and
+    no poll carries a cookie from the one before. Credentials written in a URL
+    (``https://user:password@host/feed``) are sent as HTTP Basic auth, as httpx would."""
+
+    def __init__(
+        self, transport: httpx.BaseTransport, *, headers: Mapping[str, str],
+        timeout: httpx.Timeout,
+    ) -> None:
+        self.transport = transport
+        self._headers = dict(headers)
+        self._timeout = timeout.as_dict()
+
+    @contextlib.contextmanager
+    def stream(self, url: str, headers: Mapping[str, str]) -> Iterator[httpx.Response]:
+        """The answer to a GET of ``url``, its body unread, closed when the block ends."""
+        request = httpx.Request("GET", url, headers={**self._headers, **headers},
+                                extensions={"timeout": self._timeout})
+        if request.url.userinfo:
+            request.headers["Authorization"] = _basic_auth(request.url)
+        response = self.transport.handle_request(request)
+        response.request = request
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _basic_auth(url: httpx.URL) -> str:
+    credentials = f"{url.username}:{url.password}".encode()
+    return "Basic " + base64.b64encode(credentials).decode("ascii")
 
 
 class PerHostTransport(httpx.BaseTransport):
@@ -123,13 +176,13 @@ class PerHostTransport(httpx.BaseTransport):
 
 
 def fetch(
-    client: httpx.Client,
+    client: HttpClient,
     url: str,
     validators: Validators | None = None,
     *,
     max_bytes: int,
     deadline: float,
-    redirect_client: httpx.Client | None = None,
+    redirect_client: HttpClient | None = None,
 ) -> FetchResult:
     """GET ``url`` (conditionally when ``validators`` are given) within ``deadline`` seconds.
 
@@ -148,7 +201,7 @@ def fetch(
             if time.monotonic() > started + deadline:
                 raise FetchTimeout("redirects not finished within the fetch's time limit")
             hop_client = client if len(seen) == 1 else (redirect_client or client)
-            with hop_client.stream("GET", seen[-1], headers=sent) as response:
+            with hop_client.stream(seen[-1], sent) as response:
                 location = response.headers.get("Location")
                 if response.status_code in REDIRECTS and location:
                     target = str(response.url.join(location))

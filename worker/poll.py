@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import redis
 
 from worker import deadletter, dedupe, fulltext, known_items, neardup_index, partial, state
 from worker.config import FeedConfig, Settings
 from worker.exceptions import AskedToWait, FetchError, ParseError
-from worker.fetch import FetchResult, Validators, fetch
+from worker.fetch import FetchResult, HttpClient, Validators, fetch
 from worker.interval import header_minimum
 from worker.normalize import normalize_entry
 from worker.normalize.urls import canonical_url
@@ -65,8 +64,8 @@ def _nothing() -> None:
 
 class Poller:
     def __init__(
-        self, settings: Settings, client: redis.Redis, http: httpx.Client,
-        redirect_http: httpx.Client | None = None,
+        self, settings: Settings, client: redis.Redis, http: HttpClient,
+        redirect_http: HttpClient | None = None,
     ) -> None:
         """``redirect_http`` fetches redirect targets (a client guarded against private
         networks, see :mod:`worker.netguard`); without it ``http`` follows them too."""

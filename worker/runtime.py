@@ -20,14 +20,13 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-import httpx
 import redis
 
 from worker import interval, pacing, state
 from worker.config import FeedConfig, Settings, load_settings
 from worker.connection import connect, redis_url
 from worker.exceptions import ConfigError
-from worker.fetch import new_client
+from worker.fetch import HttpClient, new_client
 from worker.hosts import HostLimits, host_of
 from worker.poll import Poller, PollOutcome
 from worker.schedule import Schedule
@@ -62,7 +61,7 @@ class Runtime:
         self.schedule = Schedule(
             self.client, lease_seconds=2 * self.settings.timeout + 30 + HOST_MAX_WAIT)
         self.hosts = self._host_limits()
-        self._http: list[httpx.Client] = []
+        self._http: list[HttpClient] = []
         self._poller: Poller | None = None
         self._threads = ThreadPoolExecutor(POLL_THREADS, thread_name_prefix="poll")
         self._room = threading.BoundedSemaphore(POLLS_IN_FLIGHT)
