@@ -44,6 +44,12 @@ def bounds(feed: FeedConfig, settings: Settings) -> interval.Bounds:
     return interval.Bounds(feed.interval, min(lowest, feed.interval), max(highest, feed.interval))
 
 
+def schedule_plan(feed: FeedConfig, settings: Settings) -> str:
+    """What shapes when and where a feed is polled: when it changes, the feed is due at once."""
+    limits = bounds(feed, settings)
+    return f"{limits.interval} {limits.min_interval} {limits.max_interval} {feed.url}"
+
+
 def decide(
     feed: FeedConfig, settings: Settings, before: FeedState, outcome: PollOutcome, now: float,
 ) -> Decision:

@@ -220,11 +220,16 @@ class Runtime:
         return interval.next_poll(decision.plan, feed.key, started, time.time())
 
     def _sync(self) -> None:
-        """The schedule holds the enabled feeds, less those retired at their current URL."""
+        """The schedule holds the enabled feeds, less those retired at their current URL; those
+        whose URL or interval settings changed are due now."""
         retired = self.schedule.retired()
         feeds = self.settings.enabled_feeds
         self.schedule.revive(f.key for f in feeds if retired.get(f.key, f.url) != f.url)
-        self.schedule.sync(f.key for f in feeds if retired.get(f.key) != f.url)
+        changed = self.schedule.sync({f.key: pacing.schedule_plan(f, self.settings)
+                                      for f in feeds if retired.get(f.key) != f.url})
+        if changed:
+            log.info("%d feed(s) changed in the config, due now: %s", len(changed),
+                     ", ".join(changed[:10]) + (", ..." if len(changed) > 10 else ""))
 
     @property
     def poller(self) -> Poller:

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import redis
+from redis.typing import EncodableT, FieldT
 
 from worker.hosts import Lease
 
 SCHEDULE_KEY = "feedwatch:schedule"
 LEASE_PREFIX = "feedwatch:lease:"
+PLANS_KEY = "feedwatch:schedule:plans"
+"""Hash of each scheduled feed's plan at the last sync (:func:`worker.pacing.schedule_plan`)."""
 RETIRED_KEY = "feedwatch:retired"
 """Hash of retired feeds: key → the URL that was retired (a new URL in the config revives it)."""
 
@@ -47,19 +50,38 @@ class Schedule:
         self.lease_seconds = lease_seconds
         self._claim = client.register_script(_CLAIM)
 
-    def sync(self, feed_keys: Iterable[str], now: float | None = None) -> None:
-        """Make the schedule hold exactly these feeds: new ones due now, removed ones gone."""
-        wanted = set(feed_keys)
-        current = {k.decode() for k in self._client.zrange(SCHEDULE_KEY, 0, -1)}  # type: ignore[union-attr]
+    def sync(self, plans: Mapping[str, str], now: float | None = None) -> list[str]:
+        """Make the schedule hold exactly these feeds (key → plan, see
+        :func:`worker.pacing.schedule_plan`): new ones due now, removed ones gone, and those
+        whose plan changed due now too, so an edit to the config does not wait for the feed's
+        next poll. Return the keys of the changed ones.
+
+        A scheduled feed with no plan recorded yet (scheduled by a release that kept none)
+        gets its plan without being made due: an upgrade does not poll every feed at once."""
         due = time.time() if now is None else now
+        scheduled, recorded = self._scheduled_and_plans()
+        changed = sorted(k for k in scheduled & plans.keys()
+                         if k in recorded and recorded[k] != plans[k])
+        added = plans.keys() - scheduled
+        removed = scheduled - plans.keys()
         with self._client.pipeline() as pipe:
-            added = wanted - current
             if added:
                 pipe.zadd(SCHEDULE_KEY, dict.fromkeys(added, due), nx=True)
-            removed = current - wanted
+            if changed:
+                pipe.zadd(SCHEDULE_KEY, dict.fromkeys(changed, due), xx=True)
             if removed:
                 pipe.zrem(SCHEDULE_KEY, *removed)
+            _record_plans(pipe, plans, recorded)
             pipe.execute()
+        return changed
+
+    def _scheduled_and_plans(self) -> tuple[set[str], dict[str, str]]:
+        """The feeds in the schedule and the plans recorded, read in one round trip."""
+        with self._client.pipeline() as pipe:
+            pipe.zrange(SCHEDULE_KEY, 0, -1)
+            pipe.hgetall(PLANS_KEY)
+            members, plans = pipe.execute()
+        return {k.decode() for k in members}, {k.decode(): v.decode() for k, v in plans.items()}
 
     def claim_due(self, limit: int = 1000, now: float | None = None) -> list[str]:
         """Claim up to ``limit`` due feeds for one lease; return their keys."""
@@ -108,3 +130,16 @@ class Schedule:
         """Give up a lease, if this token still holds it, with the poll's bookkeeping."""
         # EVAL, not a registered script: a pipeline would check scripts in a round trip
         pipe.eval(_RELEASE, 1, LEASE_PREFIX + key, token)
+
+
+def _record_plans(
+    pipe: redis.client.Pipeline, plans: Mapping[str, str], recorded: Mapping[str, str],
+) -> None:
+    """Store the plans that differ from those recorded; forget those of removed feeds."""
+    stale: dict[FieldT, EncodableT] = {
+        k: plan for k, plan in plans.items() if recorded.get(k) != plan}
+    if stale:
+        pipe.hset(PLANS_KEY, mapping=stale)
+    forgotten = recorded.keys() - plans.keys()
+    if forgotten:
+        pipe.hdel(PLANS_KEY, *forgotten)
