@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
+import tracemalloc
 from collections.abc import Iterator
+from pathlib import Path
 
 import brotli
 import pytest
@@ -95,6 +97,25 @@ def test_the_size_cap_holds_after_decompression(
     url = feed_server.serve("/bomb", bomb, headers={"Content-Encoding": "gzip"})
     with pytest.raises(BodyTooLarge, match="larger than 1048576 bytes"):
         fetch(client, url, max_bytes=1 << 20, deadline=5)
+
+
+@pytest.mark.parametrize("coding, bomb", [
+    pytest.param("gzip", gzip.compress(b"\0" * (64 << 20)), id="gzip"),
+    pytest.param("br", (Path(__file__).parent / "data" / "zeros-64MiB.br").read_bytes(), id="br"),
+])
+def test_a_compression_bomb_stops_at_the_cap_without_filling_memory(
+        feed_server: FeedServer, client: HttpClient, coding: str, bomb: bytes) -> None:
+    """64 MiB of zeros in 65 kB of gzip or 106 bytes of brotli: a single network read
+    decoded whole would hold all of it before the cap could be checked."""
+    url = feed_server.serve(f"/bomb.{coding}", bomb, headers={"Content-Encoding": coding})
+    tracemalloc.start()
+    try:
+        with pytest.raises(BodyTooLarge, match="larger than 1048576 bytes"):
+            fetch(client, url, max_bytes=1 << 20, deadline=5)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"{peak} bytes held at most"
 
 
 def test_a_gzip_body_is_decompressed(feed_server: FeedServer, client: HttpClient) -> None:

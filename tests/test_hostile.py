@@ -89,6 +89,13 @@ def never_finishes(conn: socket.socket) -> None:
         time.sleep(0.1)
 
 
+def trickles_headers(conn: socket.socket) -> None:
+    """Each byte well within any read timeout; the headers would take a minute."""
+    for byte in b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nX-Slow: " + b"a" * 200:
+        conn.sendall(bytes([byte]))
+        time.sleep(0.3)
+
+
 def garbage(conn: socket.socket) -> None:
     conn.sendall(b"\x00\xff\xfe this is not HTTP at all \r\n\r\n\x13\x37" * 20)
 
@@ -104,6 +111,17 @@ def test_a_body_that_never_finishes_stops_at_the_time_limit(
     with pytest.raises(FetchTimeout, match="not finished within"):
         fetch(client, server.url, max_bytes=1 << 20, deadline=1.0)
     assert time.monotonic() - started < 2.0, "each byte came in time, the whole did not"
+
+
+def test_headers_sent_a_byte_at_a_time_stop_at_the_time_limit(
+        raw_server: Callable[[Behaviour], RawServer]) -> None:
+    """The read timeout (5 s here) never trips; the fetch's 1 s limit does."""
+    server = raw_server(trickles_headers)
+    started = time.monotonic()
+    with new_client("feedwatch-test", timeout=5.0) as patient, \
+            pytest.raises(FetchTimeout, match=r"not finished within the fetch's time limit \(1 s\)"):
+        fetch(patient, server.url, max_bytes=1 << 20, deadline=1.0)
+    assert time.monotonic() - started < 2.0
 
 
 def test_garbage_instead_of_http_is_a_network_error(
@@ -142,7 +160,7 @@ def test_the_feed_body_cap_can_be_set_per_feed(
     assert state.load(redis_client, "small").last_error == "body larger than 2000 bytes"
 
 
-@pytest.mark.parametrize("behaviour", [never_finishes, garbage, reset])
+@pytest.mark.parametrize("behaviour", [never_finishes, trickles_headers, garbage, reset])
 def test_a_hostile_server_costs_only_its_own_feed(
         behaviour: Behaviour, raw_server: Callable[[Behaviour], RawServer],
         feed_server: FeedServer, redis_client: redis.Redis) -> None:

@@ -56,6 +56,10 @@ class BodyTooLarge(FetchError):
     """The body passed the configured size cap."""
 
 
+class BrokenEncoding(FetchError):
+    """The body's Content-Encoding (gzip, deflate, br) could not be undone."""
+
+
 class PrivateAddressRefused(FetchError):
     """A redirect or article link led to a loopback, link-local or private address."""
 

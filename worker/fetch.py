@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
+import httpcore
 import httpx
 
+from worker import decompress
+from worker.deadline import LimitedBackend, limit
 from worker.exceptions import (
     AskedToWait,
     BodyTooLarge,
@@ -28,7 +32,7 @@ from worker.exceptions import (
     NetworkError,
 )
 from worker.interval import retry_after_time
-from worker.netguard import guarded_transport
+from worker.netguard import GuardedBackend
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -89,13 +93,27 @@ def new_client(
     """
     limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
     tls = httpx.create_ssl_context()  # one for all pools: each loads the CA bundle (~1 MB)
+    backend = LimitedBackend(GuardedBackend() if guard else httpcore.SyncBackend())
     return HttpClient(
-        PerHostTransport(
-            lambda: guarded_transport(limits, tls) if guard
-            else httpx.HTTPTransport(verify=tls, limits=limits)),
+        PerHostTransport(lambda: _transport(limits, tls, backend)),
         headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
     )
+
+
+def _transport(
+    limits: httpx.Limits, tls: ssl.SSLContext, backend: httpcore.NetworkBackend,
+) -> httpx.HTTPTransport:
+    """An httpx transport whose connections come from ``backend`` (and never a proxy)."""
+    transport = httpx.HTTPTransport(verify=tls, limits=limits, trust_env=False)
+    transport._pool = httpcore.ConnectionPool(  # httpx has no parameter for the backend
+        ssl_context=tls,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=backend,
+    )
+    return transport
 
 
 class HttpClient:
@@ -196,37 +214,41 @@ def fetch(
     seen = [url]
     moved_to: str | None = None
     permanent = True
-    try:
-        while True:
-            if time.monotonic() > started + deadline:
-                raise FetchTimeout("redirects not finished within the fetch's time limit")
-            hop_client = client if len(seen) == 1 else (redirect_client or client)
-            with hop_client.stream(seen[-1], sent) as response:
-                location = response.headers.get("Location")
-                if response.status_code in REDIRECTS and location:
-                    target = str(response.url.join(location))
-                    permanent = permanent and response.status_code in PERMANENT_REDIRECTS
-                    moved_to = target if permanent else moved_to
-                    _check_redirect(seen, target)
-                    seen.append(target)
-                    continue
-                if response.status_code == 304:
-                    result = _result(response, b"", validators, moved_to)
-                    if _declares_no_body(result.headers):
-                        # httpcore keeps a connection for the next request only once its
-                        # answer was read to the end: unread, every 304 cost a new connection.
-                        response.read()
-                    return result
-                if response.status_code >= 400:
-                    raise _status_error(response)
-                body = _read_capped(response, max_bytes, started + deadline)
-                return _result(response, body, None, moved_to)
-    except httpx.TimeoutException as exc:
-        raise FetchTimeout(f"timed out ({_describe(exc)})") from exc
-    except httpx.RemoteProtocolError as exc:
-        raise NetworkError(f"connection broken by the server: {_describe(exc)}") from exc
-    except httpx.HTTPError as exc:
-        raise NetworkError(f"network error: {_describe(exc)}") from exc
+    with limit(started + deadline):  # headers sent a byte at a time too (worker/deadline.py)
+        try:
+            while True:
+                if time.monotonic() > started + deadline:
+                    raise FetchTimeout("redirects not finished within the fetch's time limit")
+                hop_client = client if len(seen) == 1 else (redirect_client or client)
+                with hop_client.stream(seen[-1], sent) as response:
+                    location = response.headers.get("Location")
+                    if response.status_code in REDIRECTS and location:
+                        target = str(response.url.join(location))
+                        permanent = permanent and response.status_code in PERMANENT_REDIRECTS
+                        moved_to = target if permanent else moved_to
+                        _check_redirect(seen, target)
+                        seen.append(target)
+                        continue
+                    if response.status_code == 304:
+                        result = _result(response, b"", validators, moved_to)
+                        if _declares_no_body(result.headers):
+                            # httpcore keeps a connection for the next request only once its
+                            # answer was read to the end: unread, every 304 cost a new connection.
+                            response.read()
+                        return result
+                    if response.status_code >= 400:
+                        raise _status_error(response)
+                    body = _read_capped(response, max_bytes, started + deadline)
+                    return _result(response, body, None, moved_to)
+        except httpx.TimeoutException as exc:
+            if time.monotonic() >= started + deadline:
+                raise FetchTimeout("timed out: not finished within the fetch's time limit "
+                                   f"({deadline:g} s)") from exc
+            raise FetchTimeout(f"timed out ({_describe(exc)})") from exc
+        except httpx.RemoteProtocolError as exc:
+            raise NetworkError(f"connection broken by the server: {_describe(exc)}") from exc
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"network error: {_describe(exc)}") from exc
 
 
 def _check_redirect(seen: list[str], target: str) -> None:
@@ -257,15 +279,25 @@ def _status_error(response: httpx.Response) -> HTTPStatusError:
 
 
 def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+    """The body, decoded step by step (:mod:`worker.decompress`), so that neither a huge body
+    nor a compression bomb is held in memory past ``max_bytes``."""
+    decoder = decompress.for_encoding(response.headers.get("Content-Encoding", ""))
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > max_bytes:
-            raise BodyTooLarge(f"body larger than {max_bytes} bytes")
+
+    def add(pieces: Iterator[bytes]) -> None:
+        nonlocal size
+        for piece in pieces:
+            size += len(piece)
+            if size > max_bytes:
+                raise BodyTooLarge(f"body larger than {max_bytes} bytes")
+            chunks.append(piece)
+
+    for raw in response.iter_raw():
+        add(decoder.decode(raw))
         if time.monotonic() > deadline:
             raise FetchTimeout("body not finished within the fetch's time limit")
-        chunks.append(chunk)
+    add(decoder.flush())
     return b"".join(chunks)
 
 

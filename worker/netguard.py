@@ -6,19 +6,17 @@ internal network. The check runs on the addresses a host name *resolves to*, in 
 layer that then connects to exactly the address it checked, so neither a DNS name pointing at
 127.0.0.1 nor a name that resolves differently a second time (DNS rebinding) gets through.
 
-Use :func:`guarded_transport` (or ``new_client(..., guard=True)`` in :mod:`worker.fetch`) for
-any request whose URL came from a remote party.
+Use ``new_client(..., guard=True)`` in :mod:`worker.fetch`, whose connections come from
+:class:`GuardedBackend`, for any request whose URL came from a remote party.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
 import typing
 
 import httpcore
-import httpx
 
 from worker.exceptions import PrivateAddressRefused
 
@@ -93,26 +91,3 @@ class GuardedBackend(httpcore.NetworkBackend):
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """An httpx transport whose connections go through :class:`GuardedBackend` (no proxy)."""
-
-    def __init__(self, limits: httpx.Limits, tls: ssl.SSLContext | None = None) -> None:
-        tls = tls or httpx.create_ssl_context(trust_env=False)
-        super().__init__(verify=tls, limits=limits, trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=tls,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(),
-        )
-
-
-def guarded_transport(
-    limits: httpx.Limits | None = None, tls: ssl.SSLContext | None = None,
-) -> httpx.HTTPTransport:
-    """A transport for requests to URLs that a remote party chose (redirects, article links);
-    ``tls`` shares one TLS context (and its loaded CA bundle) among transports."""
-    return GuardedTransport(limits or httpx.Limits(), tls)

@@ -1,0 +1,81 @@
+"""Content-Encoding undone in bounded steps (worker/decompress.py): what comes out is the body
+the server compressed, whatever the network's chunks, and no step gives more than a piece."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from pathlib import Path
+
+import brotli
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from worker import decompress
+from worker.exceptions import BrokenEncoding
+
+ZEROS_64MIB_BR = Path(__file__).parent / "data" / "zeros-64MiB.br"
+"""106 bytes of brotli that decode to 64 MiB of zero bytes."""
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+ENCODERS = {
+    "gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "br": brotli.compress,
+    "identity": lambda data: data,
+}
+
+
+def _decode(coding: str, chunks: list[bytes]) -> list[bytes]:
+    decoder = decompress.for_encoding(coding)
+    pieces = [piece for chunk in chunks for piece in decoder.decode(chunk)]
+    return pieces + list(decoder.flush())
+
+
+def _split(data: bytes, cuts: list[int]) -> list[bytes]:
+    at = sorted({min(c, len(data)) for c in cuts})
+    return [data[a:b] for a, b in zip([0, *at], [*at, len(data)], strict=True)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(ENCODERS)), st.binary(max_size=3000),
+       st.lists(st.integers(0, 4000), max_size=6))
+def test_any_body_in_any_chunks_decodes_to_what_was_compressed(
+        coding: str, body: bytes, cuts: list[int]) -> None:
+    encoded = ENCODERS[coding](body)
+    assert b"".join(_decode(coding, _split(encoded, cuts))) == body
+
+
+@pytest.mark.parametrize("coding, encoded", [
+    pytest.param("gzip", gzip.compress(b"\0" * (8 << 20)), id="gzip"),
+    pytest.param("deflate", zlib.compress(b"\0" * (8 << 20)), id="deflate"),
+    pytest.param("br", ZEROS_64MIB_BR.read_bytes(), id="br"),
+])
+def test_a_bomb_comes_out_a_piece_at_a_time(coding: str, encoded: bytes) -> None:
+    pieces = _decode(coding, [encoded])
+    assert sum(map(len, pieces)) >= 8 << 20
+    assert max(map(len, pieces)) <= 2 * decompress.PIECE
+
+
+def test_raw_deflate_as_some_servers_send_it_is_read_too() -> None:
+    body = b"<rss>" + b"raw deflate, no zlib header " * 100 + b"</rss>"
+    assert b"".join(_decode("deflate", [_raw_deflate(body)])) == body
+
+
+def test_several_codings_are_undone_last_first_and_unknown_ones_passed_over() -> None:
+    body = b"<feed>" + b"twice compressed " * 200 + b"</feed>"
+    assert b"".join(_decode("gzip, br", [brotli.compress(gzip.compress(body))])) == body
+    assert b"".join(_decode("x-unknown", [body])) == body
+    assert b"".join(_decode("", [body])) == body
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+def test_a_broken_encoding_is_a_clear_error(coding: str) -> None:
+    with pytest.raises(BrokenEncoding, match=f"the body's {coding} encoding is broken"):
+        _decode(coding, [b"\x1f\x8b\x08 this is not compressed at all" * 3])

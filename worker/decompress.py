@@ -1,0 +1,161 @@
+"""A body's Content-Encoding undone in bounded steps, so that a compression bomb stops at the cap.
+
+httpx decodes each network read whole: one read of 64 KiB of brotli can hold gigabytes (a
+102-byte body became 64 MiB), all of it in memory before a size check could see it. The
+decoders here give at most about :data:`PIECE` bytes a step, and :func:`worker.fetch.fetch`
+checks the body cap between steps.
+
+The codings are httpx's: gzip, deflate (zlib-wrapped, or raw as some servers send it) and br;
+a list of codings is undone last first, and a coding nobody knows is passed over, as httpx
+does.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from typing import Protocol
+
+import brotli
+
+from worker.exceptions import BrokenEncoding
+
+PIECE = 64 * 1024
+"""The most a decoder gives in one step (brotli may go a little past it)."""
+
+
+class Decoder(Protocol):
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        """The decoded bytes of ``data``, in pieces of at most about :data:`PIECE`."""
+        ...
+
+    def flush(self) -> Iterator[bytes]:
+        """What is left once the body has ended."""
+        ...
+
+
+def for_encoding(content_encoding: str) -> Decoder:
+    """The decoder for a Content-Encoding header's value ("" for none)."""
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    decoders = [_DECODERS[c]() for c in codings if c in _DECODERS]
+    if not decoders:
+        return _Identity()
+    return decoders[0] if len(decoders) == 1 else _Chain(list(reversed(decoders)))
+
+
+class _Identity:
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if data:
+            yield data
+
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
+
+
+class _Zlib:
+    def __init__(self, wbits: int, name: str) -> None:
+        self._inflate = zlib.decompressobj(wbits)
+        self._name = name
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        pending = data
+        try:
+            while True:
+                out = self._inflate.decompress(pending, PIECE)
+                pending = self._inflate.unconsumed_tail
+                if out:
+                    yield out
+                if not pending and len(out) < PIECE:  # a full piece may leave output behind
+                    return
+        except zlib.error as exc:
+            raise BrokenEncoding(f"the body's {self._name} encoding is broken: {exc}") from exc
+
+    def flush(self) -> Iterator[bytes]:
+        left = self._inflate.flush()
+        if left:
+            yield left
+
+
+class _Gzip(_Zlib):
+    def __init__(self) -> None:
+        super().__init__(zlib.MAX_WBITS | 16, "gzip")
+
+
+class _Deflate:
+    """zlib-wrapped deflate, as the standard says, or raw deflate, as some servers send it:
+    told apart by the first two bytes."""
+
+    def __init__(self) -> None:
+        self._decoder: _Zlib | None = None
+        self._head = b""
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        if self._decoder is not None:
+            return self._decoder.decode(data)
+        self._head += data
+        if len(self._head) < 2:
+            return iter(())
+        return self._start().decode(self._head)
+
+    def flush(self) -> Iterator[bytes]:
+        if self._decoder is None:
+            return self._start().decode(self._head) if self._head else iter(())
+        return self._decoder.flush()
+
+    def _start(self) -> _Zlib:
+        wbits = zlib.MAX_WBITS if _zlib_header(self._head) else -zlib.MAX_WBITS
+        self._decoder = _Zlib(wbits, "deflate")
+        return self._decoder
+
+
+def _zlib_header(data: bytes) -> bool:
+    """Whether a deflate body starts with a zlib header (RFC 1950: method 8, checksum)."""
+    return len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+
+
+class _Brotli:
+    def __init__(self) -> None:
+        self._decompressor = brotli.Decompressor()
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        try:
+            out = self._decompressor.process(data, output_buffer_limit=PIECE)
+            while out:  # brotli holds back what did not fit: ask until it gives nothing
+                yield out
+                out = self._decompressor.process(b"", output_buffer_limit=PIECE)
+        except brotli.error as exc:
+            raise BrokenEncoding(f"the body's br encoding is broken: {exc}") from exc
+
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
+
+
+class _Chain:
+    """Several codings: each decoder's pieces go through the next one."""
+
+    def __init__(self, decoders: list[Decoder]) -> None:
+        self._decoders = decoders
+
+    def decode(self, data: bytes) -> Iterator[bytes]:
+        return self._through(iter([data]), 0, flush=False)
+
+    def flush(self) -> Iterator[bytes]:
+        return self._through(iter(()), 0, flush=True)
+
+    def _through(self, pieces: Iterator[bytes], at: int, *, flush: bool) -> Iterator[bytes]:
+        if at == len(self._decoders):
+            yield from pieces
+            return
+        decoder = self._decoders[at]
+
+        def decoded() -> Iterator[bytes]:
+            for piece in pieces:
+                yield from decoder.decode(piece)
+            if flush:
+                yield from decoder.flush()
+
+        yield from self._through(decoded(), at + 1, flush=flush)
+
+
+_DECODERS: dict[str, type[Decoder]] = {
+    "gzip": _Gzip, "x-gzip": _Gzip, "deflate": _Deflate, "br": _Brotli}
