@@ -135,8 +135,16 @@ def test_delays_the_publisher_or_an_error_set_count_from_now() -> None:
 
 
 def test_asked_to_wait_until_the_given_time() -> None:
-    plan = after_wait(1600.0, now=1000.0, status=429, uniform=no_jitter)
+    plan = after_wait(1600.0, now=1000.0, status=429, shortest=300, uniform=no_jitter)
     assert (plan.delay, plan.why) == (600.0, "asked to wait (HTTP 429 Retry-After)")
+
+
+@pytest.mark.parametrize("until", [1000.0, 900.0], ids=["retry-after-0", "a-date-past"])
+def test_asked_to_wait_for_nothing_waits_the_feeds_shortest_interval(until: float) -> None:
+    """Not polled again at the next tick, and the next, and the next."""
+    plan = after_wait(until, now=1000.0, status=429, shortest=300, uniform=no_jitter)
+    assert plan.delay == 300.0
+    assert plan.why == "asked to wait (HTTP 429 Retry-After), no sooner than min_interval"
 
 
 def test_the_rhythm_counts_the_last_seven_days() -> None:

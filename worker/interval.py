@@ -97,11 +97,17 @@ def after_error(bounds: Bounds, errors: int, uniform: Random = random.uniform) -
                 f"backoff after {errors} error{'s' if errors != 1 else ''}")
 
 
-def after_wait(until: float, now: float, status: int, uniform: Random = random.uniform) -> Plan:
-    """The server asked to be left alone until ``until`` (Unix seconds)."""
-    seconds = max(until - now, 1.0)
-    return Plan(seconds * uniform(1.0, 1.0 + JITTER), round(seconds),
-                f"asked to wait (HTTP {status} Retry-After)")
+def after_wait(
+    until: float, now: float, status: int, shortest: float, uniform: Random = random.uniform,
+) -> Plan:
+    """The server asked to be left alone until ``until`` (Unix seconds); never sooner than
+    ``shortest`` (the feed's ``min_interval``): a 429 with ``Retry-After: 0``, or a date
+    already past, would otherwise bring the feed back at every tick."""
+    why = f"asked to wait (HTTP {status} Retry-After)"
+    seconds = until - now
+    if seconds < shortest:
+        seconds, why = shortest, f"{why}, no sooner than min_interval"
+    return Plan(seconds * uniform(1.0, 1.0 + JITTER), round(seconds), why)
 
 
 def next_poll(plan: Plan, key: str, started: float, now: float) -> float:

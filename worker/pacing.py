@@ -55,7 +55,8 @@ def decide(
 ) -> Decision:
     limits = bounds(feed, settings)
     if outcome.result == "asked to wait" and outcome.wait_until is not None:
-        plan = interval.after_wait(outcome.wait_until, now, outcome.status or 429)
+        plan = interval.after_wait(outcome.wait_until, now, outcome.status or 429,
+                                   shortest=limits.min_interval)
         return Decision(plan, {"interval": plan.interval, "interval_why": plan.why})
     if outcome.result == "error":
         return _after_error(limits, before, outcome, now)
