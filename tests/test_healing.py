@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import redis
+from duetime import due_in
 from feedserver import FeedServer, Route, item, rss
 
 from worker import state
@@ -36,12 +37,6 @@ def runtime_for(redis_url: str, redis_client: redis.Redis) -> Iterator[Make]:
     yield make
     for runtime in made:
         runtime.client.close()
-
-
-def due_in(runtime: Runtime, key: str) -> float:
-    due = runtime.schedule.next_due(key)
-    assert due is not None, f"{key} is not scheduled"
-    return due - time.time()
 
 
 def test_errors_back_off_and_the_first_success_brings_the_interval_back(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import redis
 import yaml
+from duetime import due_in
 from feedserver import FeedServer, item, rss
 
 from worker.config import load_settings
@@ -49,12 +50,6 @@ def running(tmp_path: Path, redis_url: str, redis_client: redis.Redis,
     assert all(runtime.poll_batch(sorted(runtime.tick())))
     yield config, runtime, feeds
     runtime.client.close()
-
-
-def due_in(runtime: Runtime, key: str) -> float:
-    due = runtime.schedule.next_due(key)
-    assert due is not None, f"{key} is not scheduled"
-    return due - time.time()
 
 
 def test_a_feed_whose_url_changed_is_polled_there_at_the_next_tick(
