@@ -4,7 +4,9 @@
 whose message is fit to show a user in ``feedwatch status``. Redirects are followed here, hop by
 hop, rather than by httpx: each hop after the first can go through a client guarded against
 private networks (:mod:`worker.netguard`), and a chain of permanent redirects (301/308) is
-reported so that the caller can learn the new address.
+reported so that the caller can learn the new address. The size cap holds after decompression
+(:mod:`worker.decompress`), and the time limit for every network operation of the fetch, the
+headers' included (:mod:`worker.deadline`).
 """
 
 from __future__ import annotations
