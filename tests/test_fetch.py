@@ -144,6 +144,17 @@ def test_credentials_in_the_url_are_sent_as_basic_auth(
     assert with_credentials["Host"] == url.split("/")[2], "the credentials stay out of Host"
 
 
+def test_a_cookie_set_on_the_way_goes_with_the_rest_of_the_redirect_chain(
+        feed_server: FeedServer, client: HttpClient) -> None:
+    """A consent wall: it sets a cookie and redirects back to the feed, which then answers."""
+    end = feed_server.serve("/end.xml", rss([item(1)]))
+    feed_server.routes["/start.xml"] = Route(
+        status=302, headers={"Location": "/end.xml", "Set-Cookie": "consent=yes; Path=/"})
+    assert fetch(client, feed_server.url("/start.xml"), max_bytes=1 << 20, deadline=5).url == end
+    fetch(client, end, max_bytes=1 << 20, deadline=5)
+    assert [sent.get("Cookie") for sent in feed_server.hits("/end.xml")] == ["consent=yes", None]
+
+
 def test_no_cookie_is_carried_from_one_poll_to_the_next(
         feed_server: FeedServer, client: HttpClient) -> None:
     """Each poll is a request of its own: a cookie one answer sets is not sent back."""

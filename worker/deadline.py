@@ -23,9 +23,10 @@ _held = threading.local()
 
 @contextlib.contextmanager
 def limit(until: float) -> Iterator[None]:
-    """Hold this thread's network operations to ``until`` (a ``time.monotonic()`` value)."""
-    before = getattr(_held, "until", None)
-    _held.until = until
+    """Hold this thread's network operations to ``until`` (a ``time.monotonic()`` value), or
+    to the limit already held, when that is sooner."""
+    before: float | None = getattr(_held, "until", None)
+    _held.until = until if before is None else min(before, until)
     try:
         yield
     finally:
