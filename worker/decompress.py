@@ -137,24 +137,24 @@ class _Chain:
         self._decoders = decoders
 
     def decode(self, data: bytes) -> Iterator[bytes]:
-        return self._through(iter([data]), 0, flush=False)
+        pieces: Iterator[bytes] = iter([data])
+        for decoder in self._decoders:
+            pieces = _through(decoder, pieces, flush=False)
+        return pieces
 
     def flush(self) -> Iterator[bytes]:
-        return self._through(iter(()), 0, flush=True)
+        pieces: Iterator[bytes] = iter(())
+        for decoder in self._decoders:
+            pieces = _through(decoder, pieces, flush=True)
+        return pieces
 
-    def _through(self, pieces: Iterator[bytes], at: int, *, flush: bool) -> Iterator[bytes]:
-        if at == len(self._decoders):
-            yield from pieces
-            return
-        decoder = self._decoders[at]
 
-        def decoded() -> Iterator[bytes]:
-            for piece in pieces:
-                yield from decoder.decode(piece)
-            if flush:
-                yield from decoder.flush()
-
-        yield from self._through(decoded(), at + 1, flush=flush)
+def _through(decoder: Decoder, pieces: Iterator[bytes], *, flush: bool) -> Iterator[bytes]:
+    """``pieces`` decoded, then, with ``flush``, what ``decoder`` still holds."""
+    for piece in pieces:
+        yield from decoder.decode(piece)
+    if flush:
+        yield from decoder.flush()
 
 
 _DECODERS: dict[str, type[Decoder]] = {

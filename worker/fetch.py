@@ -226,8 +226,6 @@ def fetch(
     with limit(started + deadline):  # headers sent a byte at a time too (worker/deadline.py)
         try:
             while True:
-                if time.monotonic() > started + deadline:
-                    raise FetchTimeout("redirects not finished within the fetch's time limit")
                 hop_client = client if len(seen) == 1 else (redirect_client or client)
                 with hop_client.stream(seen[-1], sent, cookies) as response:
                     location = response.headers.get("Location")
@@ -249,7 +247,7 @@ def fetch(
                         return result
                     if response.status_code >= 400:
                         raise _status_error(response)
-                    body = _read_capped(response, max_bytes, started + deadline)
+                    body = _read_capped(response, max_bytes)
                     return _result(response, body, None, moved_to)
         except httpx.TimeoutException as exc:
             if time.monotonic() >= started + deadline:
@@ -289,27 +287,24 @@ def _status_error(response: httpx.Response) -> HTTPStatusError:
     return HTTPStatusError(status, message)
 
 
-def _read_capped(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     """The body, decoded step by step (:mod:`worker.decompress`), so that neither a huge body
     nor a compression bomb is held in memory past ``max_bytes``."""
-    decoder = decompress.for_encoding(response.headers.get("Content-Encoding", ""))
     chunks: list[bytes] = []
     size = 0
-
-    def add(pieces: Iterator[bytes]) -> None:
-        nonlocal size
-        for piece in pieces:
-            size += len(piece)
-            if size > max_bytes:
-                raise BodyTooLarge(f"body larger than {max_bytes} bytes")
-            chunks.append(piece)
-
-    for raw in response.iter_raw():
-        add(decoder.decode(raw))
-        if time.monotonic() > deadline:
-            raise FetchTimeout("body not finished within the fetch's time limit")
-    add(decoder.flush())
+    for piece in _decoded(response):
+        size += len(piece)
+        if size > max_bytes:
+            raise BodyTooLarge(f"body larger than {max_bytes} bytes")
+        chunks.append(piece)
     return b"".join(chunks)
+
+
+def _decoded(response: httpx.Response) -> Iterator[bytes]:
+    decoder = decompress.for_encoding(response.headers.get("Content-Encoding", ""))
+    for raw in response.iter_raw():
+        yield from decoder.decode(raw)
+    yield from decoder.flush()
 
 
 def _result(
