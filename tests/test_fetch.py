@@ -5,9 +5,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
+import http.server
+import socket
+import ssl
+import threading
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import brotli
 import pytest
@@ -15,6 +20,8 @@ from feedserver import FeedServer, Route, item, rss
 
 from worker.exceptions import BodyTooLarge, FetchError, FetchTimeout, HTTPStatusError, NetworkError
 from worker.fetch import HttpClient, fetch, new_client
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture
@@ -58,8 +65,10 @@ def test_redirects_are_followed_and_the_final_url_reported(
 def test_a_redirect_loop_is_a_clear_error(feed_server: FeedServer, client: HttpClient) -> None:
     feed_server.routes["/a"] = Route(status=302, headers={"Location": feed_server.url("/b")})
     feed_server.routes["/b"] = Route(status=302, headers={"Location": feed_server.url("/a")})
-    with pytest.raises(FetchError, match="redirect"):
+    with pytest.raises(FetchError) as caught:
         fetch(client, feed_server.url("/a"), max_bytes=1 << 20, deadline=5)
+    assert str(caught.value) == "redirect loop: " + " -> ".join(
+        feed_server.url(path) for path in ("/a", "/b", "/a"))
 
 
 def test_an_error_status_is_an_http_status_error(
@@ -90,6 +99,62 @@ def test_nobody_listening_is_a_network_error(client: HttpClient) -> None:
         fetch(client, "http://127.0.0.1:9/feed", max_bytes=1 << 20, deadline=5)
 
 
+UNKNOWN_HOST = "feeds.unknown.test"
+
+
+@pytest.fixture
+def unresolvable(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A host name the resolver does not know. The resolver is stood in for: a real lookup of
+    an unknown name would ask a DNS server off this machine."""
+    real = socket.getaddrinfo
+
+    def lookup(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host == UNKNOWN_HOST:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    return UNKNOWN_HOST
+
+
+@pytest.mark.parametrize("guard", [False, True], ids=["plain client", "guarded client"])
+def test_a_name_that_does_not_resolve_is_a_clear_network_error(
+        unresolvable: str, guard: bool) -> None:
+    with new_client("feedwatch-test", timeout=2.0, guard=guard) as client, pytest.raises(
+            NetworkError, match=f"^network error: cannot resolve {unresolvable}: Name or service"):
+        fetch(client, f"http://{unresolvable}/feed.xml", max_bytes=1 << 20, deadline=5)
+
+
+def test_a_tls_handshake_that_fails_is_a_clear_network_error(
+        feed_server: FeedServer, client: HttpClient) -> None:
+    plain = feed_server.serve("/feed.xml", rss([item(1)]))
+    with pytest.raises(NetworkError) as caught:
+        fetch(client, plain.replace("http://", "https://"), max_bytes=1 << 20, deadline=5)
+    assert str(caught.value).startswith("network error: TLS handshake with 127.0.0.1 failed: ")
+
+
+@pytest.fixture
+def self_signed() -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 whose certificate no authority signed."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(DATA / "self-signed.pem")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/feed.xml"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_certificate_nobody_vouches_for_is_refused_with_a_clear_error(
+        self_signed: str, client: HttpClient) -> None:
+    with pytest.raises(NetworkError) as caught:
+        fetch(client, self_signed, max_bytes=1 << 20, deadline=5)
+    message = str(caught.value)
+    assert message.startswith("network error: TLS certificate of 127.0.0.1 not trusted: self")
+    assert message.endswith("signed certificate")
+
+
 def test_the_size_cap_holds_after_decompression(
         feed_server: FeedServer, client: HttpClient) -> None:
     bomb = gzip.compress(b"<rss>" + b" " * (4 << 20))
@@ -101,7 +166,7 @@ def test_the_size_cap_holds_after_decompression(
 
 @pytest.mark.parametrize("coding, bomb", [
     pytest.param("gzip", gzip.compress(b"\0" * (64 << 20)), id="gzip"),
-    pytest.param("br", (Path(__file__).parent / "data" / "zeros-64MiB.br").read_bytes(), id="br"),
+    pytest.param("br", (DATA / "zeros-64MiB.br").read_bytes(), id="br"),
 ])
 def test_a_compression_bomb_stops_at_the_cap_without_filling_memory(
         feed_server: FeedServer, client: HttpClient, coding: str, bomb: bytes) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import socket
 import ssl
 import threading
 import time
@@ -257,7 +258,7 @@ def fetch(
         except httpx.RemoteProtocolError as exc:
             raise NetworkError(f"connection broken by the server: {_describe(exc)}") from exc
         except httpx.HTTPError as exc:
-            raise NetworkError(f"network error: {_describe(exc)}") from exc
+            raise NetworkError(f"network error: {_connect_failure(exc, seen[-1])}") from exc
 
 
 def _check_redirect(seen: list[str], target: str) -> None:
@@ -331,3 +332,20 @@ def _result(
 
 def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
+
+
+def _connect_failure(exc: httpx.HTTPError, url: str) -> str:
+    """What went wrong, named by its kind when the cause is a failed DNS lookup or TLS
+    handshake: httpx reports both as a bare ``[Errno -2]`` or ``[SSL: ...]`` text."""
+    host = httpx.URL(url).host
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve {host}: {cause.strerror or cause}"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"TLS certificate of {host} not trusted: {cause.verify_message or cause}"
+        if isinstance(cause, ssl.SSLError):
+            reason = cause.reason.lower().replace("_", " ") if cause.reason else str(cause)
+            return f"TLS handshake with {host} failed: {reason}"
+        cause = cause.__cause__ or cause.__context__
+    return _describe(exc)
