@@ -187,6 +187,22 @@ def test_a_missing_page_keeps_the_teaser_and_shows_in_status(
     assert problem is not None and f"{gone}: full text failed" in problem
 
 
+def test_article_pages_in_the_private_network_are_refused_and_the_teaser_kept(
+        feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
+    """The feed's own address is the user's choice; the links in it are the publisher's, so
+    their pages go through the guarded client, as redirects do."""
+    items = serve_pages(feed_server, ["autonews.ch-Tesla.html"])
+    feed = FeedConfig(key="inside", url=feed_server.serve("/feed.xml", rss(items)))
+    settings = Settings(path="<test>", feeds=(feed,), stream=STREAM, timeout=2.0)
+    with new_client("feedwatch-test", timeout=2.0, guard=True) as guarded:
+        assert Poller(settings, redis_client, http, redirect_http=guarded).poll(feed).new == 1
+    assert feed_server.hits("/articles/autonews.ch-Tesla.html") == []
+    [(_, story)] = published(redis_client)
+    assert story["summary"] == "Teaser only."
+    assert story["extraction"]["status"] == "failed"
+    assert "refused to connect to 127.0.0.1" in story["extraction"]["reason"]
+
+
 def test_full_text_never_fetches_no_page(
         feed_server: FeedServer, redis_client: redis.Redis, http: HttpClient) -> None:
     items = serve_pages(feed_server, ["autonews.ch-Tesla.html"])
