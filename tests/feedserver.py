@@ -30,6 +30,10 @@ class Route:
     """Close the connection after sending this many body bytes of a longer declared length."""
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 turns away a batch of polls connecting at once
+
+
 class FeedServer:
     def __init__(self, keep_alive: bool = False) -> None:
         """``keep_alive``: answer in HTTP/1.1 and keep connections open between requests
@@ -43,7 +47,7 @@ class FeedServer:
         self.most_in_flight: Counter[str] = Counter()
         """Per path, the most requests it was answering at one time."""
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

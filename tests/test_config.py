@@ -134,3 +134,11 @@ def test_pool_processes_are_pinned_unless_the_config_says_not() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings({"pin_processes": "no", "feeds": []})
     assert caught.value.problems == ["top level: pin_processes: must be true or false, got 'no'"]
+
+
+def test_poll_threads_default_to_64_and_must_be_a_positive_whole_number() -> None:
+    assert parse_settings({"feeds": []}).poll_threads == 64
+    assert parse_settings({"poll_threads": 16, "feeds": []}).poll_threads == 16
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"poll_threads": 0, "feeds": []})
+    assert caught.value.problems == ["top level: poll_threads: must be a whole number > 0, got 0"]

@@ -72,11 +72,13 @@ def test_gone_feeds_retire_and_a_new_url_revives_them(
     assert state.load(redis_client, "gone").retired is None
 
 
+@pytest.mark.parametrize(("permanent", "temporary"), [(301, 302), (308, 307)])
 def test_a_permanent_redirect_is_learned_a_temporary_one_never(
-        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis,
+        permanent: int, temporary: int) -> None:
     new = feed_server.serve("/new.xml", rss([item(1)]))
-    feed_server.routes["/old.xml"] = Route(status=301, headers={"Location": new})
-    feed_server.routes["/temp.xml"] = Route(status=302, headers={"Location": new})
+    feed_server.routes["/old.xml"] = Route(status=permanent, headers={"Location": new})
+    feed_server.routes["/temp.xml"] = Route(status=temporary, headers={"Location": new})
     runtime = runtime_for(FeedConfig(key="old", url=feed_server.url("/old.xml")),
                           FeedConfig(key="temp", url=feed_server.url("/temp.xml")))
     for _ in range(3):
@@ -132,6 +134,19 @@ def test_a_batch_is_polled_at_once_within_the_host_cap(
     assert sum(len(feed_server.hits(f"/f{n}")) for n in range(6)) == 3
     waiting = [f.key for f, o in zip(feeds, outcomes, strict=True) if o is None]
     assert all(0 < due_in(runtime, key) < 2.5 for key in waiting), "tried again soon"
+
+
+@pytest.mark.parametrize(("threads", "rounds"), [(40, 1), (10, 4)])
+def test_a_process_keeps_as_many_slow_origins_in_flight_as_it_has_poll_threads(
+        runtime_for: Make, feed_server: FeedServer, threads: int, rounds: int) -> None:
+    feeds = [FeedConfig(key=f"f{n}", url=feed_server.serve(f"/f{n}", rss([item(n)]), delay=0.5))
+             for n in range(40)]
+    runtime = runtime_for(*feeds, host_max_concurrent=100, poll_threads=threads)
+    started = time.monotonic()
+    outcomes = runtime.poll_batch([f.key for f in feeds])
+    took = time.monotonic() - started
+    assert all(o is not None and o.new == 1 for o in outcomes)
+    assert 0.5 * rounds <= took < 0.5 * rounds + 0.8, f"{rounds} round(s) of 0.5 s origins"
 
 
 def test_polls_of_one_host_are_spaced(runtime_for: Make, feed_server: FeedServer) -> None:

@@ -25,12 +25,17 @@ def redis_url(settings: Settings) -> str:
     return url
 
 
-def connect(url: str) -> redis.Redis:
-    """A client that retries briefly on a dropped connection and health-checks idle ones."""
+def connect(url: str, threads: int = 1) -> redis.Redis:
+    """A client that retries briefly on a dropped connection and health-checks idle ones.
+
+    ``threads``: how many threads may use it at once. Its pool holds a connection for each
+    of them, and a few more: redis-py's pool refuses a command once it has 100 connections,
+    with "Too many connections", a connection error like that of a server gone away."""
     return redis.Redis.from_url(
         url,
         socket_connect_timeout=5,
         socket_timeout=30,
         health_check_interval=30,
         retry_on_timeout=True,
+        max_connections=threads + 8,
     )

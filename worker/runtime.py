@@ -42,13 +42,6 @@ so feeds come back after a Redis server lost its data."""
 TICK_LIMIT = 5000
 """Most feeds one tick claims: 1000 feeds/s at the default 5 s tick (100,000 feeds at a 5-minute
 interval need 333/s)."""
-POLL_THREADS = 64
-"""Feeds polled at the same time by one worker process. Most of a poll's time is spent
-waiting (for its host's turn, which spaces requests to one host, and for the origin), so a
-process needs many more threads than cores: with 16, two processes reached 204 of the 333
-polls/s asked in the benchmark with their cores a third idle; with 64, all 333."""
-POLLS_IN_FLIGHT = 2 * POLL_THREADS
-"""Feeds a worker process holds at once: as many waiting for a thread as being polled."""
 HOST_MAX_WAIT = 2.0
 """Seconds a poll may wait for its host's turn before the feed goes back to the schedule."""
 
@@ -57,14 +50,17 @@ class Runtime:
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
         self._mtime = _mtime(self.settings.path)
-        self.client = connect(redis_url(self.settings))
+        self.client = connect(redis_url(self.settings), threads=self.settings.poll_threads)
         self.schedule = Schedule(
             self.client, lease_seconds=2 * self.settings.timeout + 30 + HOST_MAX_WAIT)
         self.hosts = self._host_limits()
         self._http: list[HttpClient] = []
         self._poller: Poller | None = None
-        self._threads = ThreadPoolExecutor(POLL_THREADS, thread_name_prefix="poll")
-        self._room = threading.BoundedSemaphore(POLLS_IN_FLIGHT)
+        self._threads = ThreadPoolExecutor(self.settings.poll_threads, thread_name_prefix="poll")
+        # As many feeds waiting for a thread as being polled: a thread that finishes takes the
+        # next feed at once, without waiting for the next task.
+        self._in_hand = 2 * self.settings.poll_threads
+        self._room = threading.BoundedSemaphore(self._in_hand)
         self._synced_at = 0.0
 
     def tick(
@@ -101,7 +97,7 @@ class Runtime:
     def start_batch(self, keys: Iterable[str]) -> dict[str, Future[PollOutcome | None]]:
         """Hand a batch of feeds to this process's poll threads and return as soon as each has
         its place, with their futures by key: a worker does not wait for a batch's slowest
-        feed before it takes the next batch, and keeps up to :data:`POLLS_IN_FLIGHT` feeds in
+        feed before it takes the next batch, and keeps up to twice ``poll_threads`` feeds in
         hand. A feed whose worker dies before its poll ended is polled again when its lease
         runs out (its claim in the schedule, before it was leased).
 
@@ -127,9 +123,9 @@ class Runtime:
 
     def drain(self) -> None:
         """Wait until every feed handed to this process's threads has been polled."""
-        for _ in range(POLLS_IN_FLIGHT):
+        for _ in range(self._in_hand):
             self._room.acquire()
-        for _ in range(POLLS_IN_FLIGHT):
+        for _ in range(self._in_hand):
             self._room.release()
 
     def poll(self, key: str) -> PollOutcome | None:
@@ -235,10 +231,14 @@ class Runtime:
     def poller(self) -> Poller:
         if self._poller is None:
             settings = self.settings
-            http = new_client(settings.user_agent, settings.timeout)
+            # Never fewer connections to a host than it may have feed requests at once; eight
+            # at least for the article pages and redirect targets its cap does not count.
+            per_host = max(8, settings.host_max_concurrent)
+            http = new_client(settings.user_agent, settings.timeout, per_host=per_host)
             guarded = None
             if not settings.allow_private_networks:
-                guarded = new_client(settings.user_agent, settings.timeout, guard=True)
+                guarded = new_client(settings.user_agent, settings.timeout, guard=True,
+                                     per_host=per_host)
             self._http = [c for c in (http, guarded) if c is not None]
             self._poller = Poller(settings, self.client, http, redirect_http=guarded)
         return self._poller
