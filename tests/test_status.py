@@ -12,8 +12,10 @@ import yaml
 from feedserver import FeedServer, Route, item, rss
 from processes import environment
 
-from worker.config import load_settings
+from worker import state, status
+from worker.config import FeedConfig, Settings, load_settings
 from worker.runtime import Runtime
+from worker.schedule import SCHEDULE_KEY
 
 
 def test_status_shows_why_and_broken_lists_only_the_unhealthy(
@@ -53,3 +55,23 @@ def test_status_shows_why_and_broken_lists_only_the_unhealthy(
     assert rows["failing"]["interval_why"] == "backoff after 1 error"
     assert rows["failing"]["last_error"] == "HTTP 500 Internal Server Error"
     assert rows["gone"]["next_due"] is None
+
+
+def test_status_reads_every_feed_and_names_those_waiting_past_their_due_time(
+        redis_client: redis.Redis) -> None:
+    """More feeds than one round trip reads, each with its own state and due time; a feed
+    still waiting a while after its due time means no beat, or workers that fall behind."""
+    feeds = tuple(FeedConfig(key=f"f{n}", url=f"http://127.0.0.1:9/{n}.xml")
+                  for n in range(2 * status.CHUNK + 500))
+    now = 1_000_000.0
+    redis_client.zadd(SCHEDULE_KEY, {feed.key: now + 100 for feed in feeds})
+    redis_client.zadd(SCHEDULE_KEY, {"f1234": now - 300, "f2400": now - 30})
+    redis_client.hset(state.feed_key("f2499"), mapping={"stories": 7, "errors": 2})
+    rows = status.collect(redis_client, Settings(path="<test>", feeds=feeds), now=now)
+    assert [row.key for row in rows] == [feed.key for feed in feeds]
+    assert (rows[2499].stories, rows[2499].errors, rows[0].stories) == (7, 2, 0)
+    assert rows[0].next_due == "1970-01-12T13:48:20Z"
+    assert {row.key: row.late for row in rows if row.late is not None} == {"f1234": 300}, \
+        "30 s past due is a tick's wait, not late"
+    assert ("1 feed(s) waiting more than 60 s past their due time, f1234 the longest "
+            "(300 s)") in status.render(rows)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis
 
 from worker import state
-from worker.config import Settings
+from worker.config import FeedConfig, Settings
 from worker.schedule import SCHEDULE_KEY
 
 
@@ -34,6 +35,9 @@ class FeedStatus:
     """Where a permanent redirect leads, not yet learned."""
     location: str | None = None
     """The new address learned from permanent redirects, polled instead of ``url``."""
+    late: int | None = None
+    """Seconds the feed has been waiting past its due time, when more than :data:`LATE_AFTER`:
+    no beat is running, or the workers cannot keep up."""
 
     @property
     def healthy(self) -> bool:
@@ -41,30 +45,51 @@ class FeedStatus:
         return not (self.errors or self.retired or self.location or self.result == "error")
 
 
-def collect(client: redis.Redis, settings: Settings) -> list[FeedStatus]:
-    rows = []
-    for feed in settings.feeds:
-        remembered = state.load(client, feed.key)
-        due = client.zscore(SCHEDULE_KEY, feed.key)
-        rows.append(FeedStatus(
-            key=feed.key,
-            url=feed.url,
-            enabled=feed.enabled,
-            last_poll=remembered.last_poll,
-            result=remembered.last_result,
-            http_status=remembered.last_status,
-            next_due=_iso(float(due)) if due is not None else None,
-            errors=remembered.errors,
-            last_error=remembered.last_error,
-            stories=remembered.stories,
-            problem=remembered.problem,
-            interval=remembered.interval,
-            interval_why=remembered.interval_why,
-            retired=remembered.retired,
-            moved_to=remembered.moved_to,
-            location=remembered.fetch_url(feed.url) if remembered.location else None,
-        ))
+LATE_AFTER = 60.0
+"""Seconds past its due time from which a feed that is still waiting counts as late: a tick
+claims due feeds every few seconds, and a claimed feed's due time moves a lease ahead."""
+CHUNK = 1000
+"""Feeds read in one round trip: 100,000 feeds are 100 round trips, not 200,000."""
+
+
+def collect(
+    client: redis.Redis, settings: Settings, now: float | None = None,
+) -> list[FeedStatus]:
+    at = time.time() if now is None else now
+    rows: list[FeedStatus] = []
+    for start in range(0, len(settings.feeds), CHUNK):
+        feeds = settings.feeds[start:start + CHUNK]
+        pipe = client.pipeline(transaction=False)
+        for feed in feeds:
+            pipe.hgetall(state.feed_key(feed.key))
+        pipe.zmscore(SCHEDULE_KEY, [feed.key for feed in feeds])
+        *found, dues = pipe.execute()
+        rows.extend(_row(feed, state.from_hash(hash_), due, at)
+                    for feed, hash_, due in zip(feeds, found, dues, strict=True))
     return rows
+
+
+def _row(feed: FeedConfig, remembered: state.FeedState, due: float | None,
+         now: float) -> FeedStatus:
+    return FeedStatus(
+        key=feed.key,
+        url=feed.url,
+        enabled=feed.enabled,
+        last_poll=remembered.last_poll,
+        result=remembered.last_result,
+        http_status=remembered.last_status,
+        next_due=_iso(float(due)) if due is not None else None,
+        errors=remembered.errors,
+        last_error=remembered.last_error,
+        stories=remembered.stories,
+        problem=remembered.problem,
+        interval=remembered.interval,
+        interval_why=remembered.interval_why,
+        retired=remembered.retired,
+        moved_to=remembered.moved_to,
+        location=remembered.fetch_url(feed.url) if remembered.location else None,
+        late=round(now - due) if due is not None and now - due > LATE_AFTER else None,
+    )
 
 
 def render(rows: list[FeedStatus]) -> str:
@@ -83,6 +108,13 @@ def render(rows: list[FeedStatus]) -> str:
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in table]
+    late = [r for r in rows if r.late is not None]
+    if late:
+        worst = max(late, key=lambda r: r.late or 0)
+        lines.append(f"{len(late)} feed(s) waiting more than {LATE_AFTER:g} s past their due "
+                     f"time, {worst.key} the longest ({worst.late} s): is a beat running? If "
+                     "so, the workers cannot keep up: more workers, or more poll_threads for "
+                     "slow origins")
     for r in rows:
         if r.last_error and r.errors:
             lines.append(f"{r.key}: last error: {r.last_error}")
