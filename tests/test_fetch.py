@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import brotli
+import httpx
 import pytest
 from feedserver import FeedServer, Route, item, rss
 
 from worker.exceptions import BodyTooLarge, FetchError, FetchTimeout, HTTPStatusError, NetworkError
-from worker.fetch import HttpClient, fetch, new_client
+from worker.fetch import HttpClient, _connect_failure, fetch, new_client
 
 DATA = Path(__file__).parent / "data"
 
@@ -131,6 +132,20 @@ def test_a_tls_handshake_that_fails_is_a_clear_network_error(
     with pytest.raises(NetworkError) as caught:
         fetch(client, plain.replace("http://", "https://"), max_bytes=1 << 20, deadline=5)
     assert str(caught.value).startswith("network error: TLS handshake with 127.0.0.1 failed: ")
+
+
+def test_a_tls_error_made_in_python_in_a_chain_that_loops_still_gives_a_message() -> None:
+    """ssl errors raised by Python code lack the fields the C module sets; a chain of causes
+    can point back at itself."""
+    refused = ssl.SSLError("handshake refused")
+    error = httpx.ConnectError("connect failed")
+    error.__cause__ = refused
+    refused.__context__ = error
+    assert _connect_failure(error, "https://feeds.example/x") == (
+        "TLS handshake with feeds.example failed: handshake refused")
+    looping = httpx.ConnectError("no route")
+    looping.__context__ = looping
+    assert _connect_failure(looping, "https://feeds.example/x") == "no route"
 
 
 @pytest.fixture

@@ -29,11 +29,11 @@ class Config:
         self.path = path
         self.redis_url = redis_url
 
-    def write(self, feeds: Feeds) -> None:
+    def write(self, feeds: Feeds, **top: Any) -> None:
         before = self.path.stat().st_mtime if self.path.exists() else time.time()
         self.path.write_text(yaml.safe_dump({
             "redis_url": self.redis_url, "stream": "test:stories", "allow_private_networks": True,
-            "per_host": {"min_spacing": 0}, "defaults": {"timeout": 1}, "feeds": feeds,
+            "per_host": {"min_spacing": 0}, "defaults": {"timeout": 1}, "feeds": feeds, **top,
         }), encoding="utf-8")
         os.utime(self.path, (before + 10, before + 10))  # seen as changed within one second
 
@@ -79,3 +79,13 @@ def test_a_feed_whose_interval_changed_is_polled_at_the_next_tick_and_at_its_new
     assert due_in(runtime, "b") <= 45, "on its new 30 s cadence"
     assert {key: runtime.schedule.next_due(key) for key in ("a", "c")} == before, \
         "the other feeds keep their turn"
+
+
+def test_poll_threads_edited_in_a_running_worker_says_it_waits_for_a_restart(
+        running: tuple[Config, Runtime, Feeds], caplog: pytest.LogCaptureFixture) -> None:
+    config, runtime, feeds = running
+    config.write(feeds, poll_threads=8)
+    with caplog.at_level(logging.WARNING, logger="feedwatch.runtime"):
+        runtime.tick()
+    assert "poll_threads changed in the config: it takes effect when the worker restarts " \
+        "(still 64)" in caplog.text

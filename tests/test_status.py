@@ -75,3 +75,5 @@ def test_status_reads_every_feed_and_names_those_waiting_past_their_due_time(
         "30 s past due is a tick's wait, not late"
     assert ("1 feed(s) waiting more than 60 s past their due time, f1234 the longest "
             "(300 s)") in status.render(rows)
+    assert [row.key for row in rows if not row.healthy] == ["f1234", "f2499"], \
+        "late, and failing: both listed by --broken"

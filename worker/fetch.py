@@ -335,17 +335,32 @@ def _describe(exc: Exception) -> str:
 
 
 def _connect_failure(exc: httpx.HTTPError, url: str) -> str:
-    """What went wrong, named by its kind when the cause is a failed DNS lookup or TLS
-    handshake: httpx reports both as a bare ``[Errno -2]`` or ``[SSL: ...]`` text."""
-    host = httpx.URL(url).host
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, socket.gaierror):
-            return f"cannot resolve {host}: {cause.strerror or cause}"
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate of {host} not trusted: {cause.verify_message or cause}"
-        if isinstance(cause, ssl.SSLError):
-            reason = cause.reason.lower().replace("_", " ") if cause.reason else str(cause)
-            return f"TLS handshake with {host} failed: {reason}"
-        cause = cause.__cause__ or cause.__context__
+    """What went wrong, named by its kind when a connection failed for want of a DNS answer or
+    a TLS handshake: httpx reports both as a bare ``[Errno -2]`` or ``[SSL: ...]`` text."""
+    if isinstance(exc, httpx.ConnectError):
+        host = httpx.URL(url).host
+        for cause in _causes(exc):
+            if isinstance(cause, socket.gaierror):
+                return f"cannot resolve {host}: {cause.strerror or cause}"
+            if isinstance(cause, ssl.SSLCertVerificationError):
+                why = getattr(cause, "verify_message", None) or _os_error_text(cause)
+                return f"TLS certificate of {host} not trusted: {why}"
+            if isinstance(cause, ssl.SSLError):
+                code = getattr(cause, "reason", None)  # set when OpenSSL raised it
+                why = code.lower().replace("_", " ") if code else _os_error_text(cause)
+                return f"TLS handshake with {host} failed: {why}"
     return _describe(exc)
+
+
+def _os_error_text(exc: OSError) -> str:
+    return exc.strerror or " ".join(str(arg) for arg in exc.args) or type(exc).__name__
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what it was raised from or during, each once (a chain can loop)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        cause = cause.__cause__ or cause.__context__

@@ -56,10 +56,11 @@ class Runtime:
         self.hosts = self._host_limits()
         self._http: list[HttpClient] = []
         self._poller: Poller | None = None
-        self._threads = ThreadPoolExecutor(self.settings.poll_threads, thread_name_prefix="poll")
+        self._poll_threads = self.settings.poll_threads  # a config reload keeps the pool
+        self._threads = ThreadPoolExecutor(self._poll_threads, thread_name_prefix="poll")
         # As many feeds waiting for a thread as being polled: a thread that finishes takes the
         # next feed at once, without waiting for the next task.
-        self._in_hand = 2 * self.settings.poll_threads
+        self._in_hand = 2 * self._poll_threads
         self._room = threading.BoundedSemaphore(self._in_hand)
         self._synced_at = 0.0
 
@@ -231,9 +232,9 @@ class Runtime:
     def poller(self) -> Poller:
         if self._poller is None:
             settings = self.settings
-            # Never fewer connections to a host than it may have feed requests at once; eight
-            # at least for the article pages and redirect targets its cap does not count.
-            per_host = max(8, settings.host_max_concurrent)
+            # As many connections to a host as it may have feed requests at once, and eight
+            # more for the article pages and redirect targets its cap does not count.
+            per_host = settings.host_max_concurrent + 8
             http = new_client(settings.user_agent, settings.timeout, per_host=per_host)
             guarded = None
             if not settings.allow_private_networks:
@@ -259,6 +260,9 @@ class Runtime:
         except ConfigError as exc:
             log.error("config changed but is not valid, keeping the previous one:\n%s", exc)
             return False
+        if self.settings.poll_threads != self._poll_threads:
+            log.warning("poll_threads changed in the config: it takes effect when the worker "
+                        "restarts (still %d)", self._poll_threads)
         self.drain()  # the polls in flight use the HTTP clients about to be closed
         for http in self._http:
             http.close()

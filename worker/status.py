@@ -41,8 +41,9 @@ class FeedStatus:
 
     @property
     def healthy(self) -> bool:
-        """Polled without errors, and nothing for the user to act on."""
-        return not (self.errors or self.retired or self.location or self.result == "error")
+        """Polled without errors, on time, and nothing for the user to act on."""
+        return not (self.errors or self.retired or self.location or self.result == "error"
+                    or self.late)
 
 
 LATE_AFTER = 60.0
