@@ -37,9 +37,9 @@ DEFAULT_POLL_THREADS = 64
 """Feeds one worker process polls at once. A poll mostly waits (for the origin, for its host's
 turn), so a process polls at most this many feeds over the seconds a poll takes per second.
 More threads cost CPU when origins answer fast, fewer cap slow ones: against a local farm,
-two processes of 64 kept up with 333 polls/s at 1.2 to 1.6 ms an unchanged poll, and of 256 at
-1.6 to 2.0 ms; with origins taking a second, 64 reached 121 polls/s and 256 reached 305
-(bench/RESULTS.md)."""
+two processes of 64 kept up with 333 polls/s at 1.2 to 1.7 ms an unchanged poll, and of 256 at
+1.5 to 2.0 ms (5 to 30% more, run beside run); with origins taking a second, 64 reached 121
+polls/s and 256 reached 305 (bench/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
