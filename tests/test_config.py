@@ -136,8 +136,8 @@ def test_pool_processes_are_pinned_unless_the_config_says_not() -> None:
     assert caught.value.problems == ["top level: pin_processes: must be true or false, got 'no'"]
 
 
-def test_poll_threads_default_to_64_and_must_be_a_positive_whole_number() -> None:
-    assert parse_settings({"feeds": []}).poll_threads == 64
+def test_poll_threads_default_to_256_and_must_be_a_positive_whole_number() -> None:
+    assert parse_settings({"feeds": []}).poll_threads == 256
     assert parse_settings({"poll_threads": 16, "feeds": []}).poll_threads == 16
     with pytest.raises(ConfigError) as caught:
         parse_settings({"poll_threads": 0, "feeds": []})

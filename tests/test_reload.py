@@ -88,4 +88,4 @@ def test_poll_threads_edited_in_a_running_worker_says_it_waits_for_a_restart(
     with caplog.at_level(logging.WARNING, logger="feedwatch.runtime"):
         runtime.tick()
     assert "poll_threads changed in the config: it takes effect when the worker restarts " \
-        "(still 64)" in caplog.text
+        "(still 256)" in caplog.text

@@ -33,13 +33,11 @@ DEFAULT_USER_AGENT = "feedwatch/0.1 (+https://github.com/feedwatch/feedwatch)"
 DEFAULT_MAX_INTERVAL = 3600
 DEFAULT_HOST_MAX_CONCURRENT = 4
 DEFAULT_HOST_MIN_SPACING = 0.2
-DEFAULT_POLL_THREADS = 64
-"""Feeds one worker process polls at once. A poll mostly waits (for the origin, for its host's
-turn), so a process polls at most this many feeds over the seconds a poll takes per second.
-More threads cost CPU when origins answer fast, fewer cap slow ones: against a local farm,
-two processes of 64 kept up with 333 polls/s at 1.2 to 1.7 ms an unchanged poll, and of 256 at
-1.5 to 2.0 ms (5 to 30% more, run beside run); with origins taking a second, 64 reached 121
-polls/s and 256 reached 305 (bench/RESULTS.md)."""
+DEFAULT_POLL_THREADS = 256
+"""The most feeds one worker process polls at once; it polls as many as its origins need, 64
+at least (see :mod:`worker.concurrency`). A poll mostly waits (for the origin, for its host's
+turn): with origins taking a second, two processes of at most 64 reached 121 polls/s, and of
+256 reached 305 (bench/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +102,7 @@ class Settings:
     pin_processes: bool = True
     """Hold each worker pool process to one CPU core (see worker/affinity.py)."""
     poll_threads: int = DEFAULT_POLL_THREADS
-    """Feeds one worker process polls at once; read when the process starts."""
+    """The most feeds one worker process polls at once; read when the process starts."""
     feed_by_key: dict[str, FeedConfig] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -18,11 +18,12 @@ import random
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import redis
 
 from worker import interval, pacing, state
+from worker.concurrency import PollPool
 from worker.config import FeedConfig, Settings, load_settings
 from worker.connection import connect, redis_url
 from worker.exceptions import ConfigError
@@ -57,7 +58,7 @@ class Runtime:
         self._http: list[HttpClient] = []
         self._poller: Poller | None = None
         self._poll_threads = self.settings.poll_threads  # a config reload keeps the pool
-        self._threads = ThreadPoolExecutor(self._poll_threads, thread_name_prefix="poll")
+        self._threads = PollPool(self._poll_threads)
         # As many feeds waiting for a thread as being polled: a thread that finishes takes the
         # next feed at once, without waiting for the next task.
         self._in_hand = 2 * self._poll_threads

@@ -1,0 +1,91 @@
+"""A process's limit on polls at once grows while it binds and the CPU has room, else falls
+back to its floor."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from worker.concurrency import HEADROOM, PollPool, next_limit
+
+
+def decide(limit: int, poll_seconds: float, cpu_seconds: float = 0.5, polls: int = 100) -> int:
+    """The next limit after a 5-second window (floor 64, ceiling 256)."""
+    return next_limit(limit=limit, floor=64, ceiling=256, polls=polls,
+                      poll_seconds=poll_seconds, elapsed=5.0, cpu_seconds=cpu_seconds)
+
+
+def test_fast_origins_stay_at_the_floor() -> None:
+    assert decide(64, poll_seconds=1000 * 0.005) == 64, "5 ms polls: one in flight on average"
+
+
+def test_a_limit_that_holds_polls_back_grows_by_the_headroom() -> None:
+    """64 in flight all the time (one-second origins): the limit was what held them."""
+    assert decide(64, poll_seconds=64 * 5.0) == int(64 * HEADROOM)
+
+
+def test_it_grows_no_further_while_the_cpu_is_busy_nor_past_the_ceiling() -> None:
+    assert decide(64, poll_seconds=64 * 5.0, cpu_seconds=4.5) == 64
+    assert decide(250, poll_seconds=250 * 5.0) == 256
+
+
+def test_it_falls_back_when_fewer_polls_are_in_flight() -> None:
+    assert decide(200, poll_seconds=100 * 5.0) == 125, "100 in flight, with headroom"
+    assert decide(200, poll_seconds=10.0, cpu_seconds=4.9) == 64, "shrinking needs no room"
+
+
+def test_a_window_without_polls_changes_nothing() -> None:
+    assert decide(100, poll_seconds=0.0, polls=0) == 100
+
+
+def test_the_pool_runs_as_many_as_its_limit_and_the_next_when_one_ends() -> None:
+    pool = PollPool(ceiling=10, floor=2)
+    go = [threading.Event() for _ in range(3)]
+    running: list[int] = []
+
+    def poll(n: int) -> int:
+        running.append(n)
+        go[n].wait(5)
+        return n
+
+    futures = [pool.submit(poll, n) for n in range(3)]
+    time.sleep(0.2)
+    assert sorted(running) == [0, 1], "two at once"
+    go[0].set()
+    assert futures[0].result(timeout=2) == 0
+    time.sleep(0.2)
+    assert sorted(running) == [0, 1, 2], "the third starts when one ends"
+    for event in go:
+        event.set()
+    assert [f.result(timeout=2) for f in futures] == [0, 1, 2]
+
+
+def test_a_poll_that_raises_gives_its_error_to_its_future_and_the_pool_goes_on() -> None:
+    pool = PollPool(ceiling=2, floor=1)
+
+    def broken() -> None:
+        raise RuntimeError("bug")
+
+    with pytest.raises(RuntimeError, match="bug"):
+        pool.submit(broken).result(timeout=2)
+    assert pool.submit(lambda: 42).result(timeout=2) == 42
+
+
+def test_the_limit_follows_the_windows() -> None:
+    """One-second polls that fill the pool: the limit grows each window; once polls end
+    quickly, it is back at the floor."""
+    clock = [0.0]
+    pool = PollPool(ceiling=100, floor=8, clock=lambda: clock[0], cpu_clock=lambda: 0.0)
+    limits = []
+    for seconds_a_poll in (1.0, 1.0, 1.0, 0.001):
+        for _ in range(5):  # a window of five seconds, the pool full each second
+            polls = pool.limit
+            clock[0] += 1.0
+            for _ in range(polls):
+                pool._placed += 1
+                pool._ended(clock[0] - seconds_a_poll)
+        limits.append(pool.limit)
+    assert 8 < limits[0] < limits[1] < limits[2], "grows each window while bound"
+    assert limits[3] == 8, "back at the floor"

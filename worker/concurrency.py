@@ -1,0 +1,155 @@
+"""How many feeds one worker process polls at once: enough for its origins, no more.
+
+A poll mostly waits, for the origin and for its host's turn, so a process keeps many polls in
+flight; but polls that run side by side when the origins answer at once only share one core
+(Python's interpreter lock) and hold more memory, and cost more CPU each (bench/RESULTS.md,
+eighth round). So the limit adapts, between a floor and ``poll_threads``:
+
+By Little's law the polls a process had in flight on average over a window are its throughput
+times the mean time a poll took. Each window (:data:`WINDOW` seconds), the limit becomes that
+figure with :data:`HEADROOM`, never below the floor. While the limit is what holds polls back,
+the figure equals it, so the limit grows by the headroom each window until it no longer
+binds: with origins taking a second, from 64 to 200-256 within a minute in the benchmark.
+With the farm on the same machine the figure stayed at 40 to 70 (polls waiting for their
+host's turn), about the floor. The limit grows only while the process's CPU has room: a
+process whose core is busy would only queue more polls at the interpreter lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+log = logging.getLogger("feedwatch.concurrency")
+T = TypeVar("T")
+
+WINDOW = 5.0
+"""Seconds between two decisions."""
+HEADROOM = 1.25
+"""The limit over the polls in flight on average: what lets a bound limit grow."""
+BUSY_CPU = 0.8
+"""The share of one core from which a process's CPU counts as busy (no growth)."""
+FLOOR = 64
+"""The lowest limit (or ``poll_threads``, when lower): enough for origins on a fast network."""
+
+
+def next_limit(
+    *, limit: int, floor: int, ceiling: int, polls: int, poll_seconds: float,
+    elapsed: float, cpu_seconds: float,
+) -> int:
+    """The limit for the next window, from the last one: ``polls`` ended in ``elapsed``
+    seconds, taking ``poll_seconds`` in all (wall time), while the process used
+    ``cpu_seconds`` of CPU."""
+    if polls == 0 or elapsed <= 0:
+        return limit
+    in_flight = poll_seconds / elapsed  # Little's law: throughput x mean time a poll took
+    wanted = max(floor, min(ceiling, math.ceil(in_flight * HEADROOM)))
+    if wanted > limit and cpu_seconds / elapsed >= BUSY_CPU:
+        return limit
+    return wanted
+
+
+class PollPool:
+    """Threads that run the polls handed to them, as many at once as :func:`next_limit` says.
+
+    A thread takes a poll from the queue only once it holds a place under the limit, so a
+    poll waits in the queue, not in a thread, and wakes one thread when it starts. Threads are
+    made as the limit first reaches them, and stay."""
+
+    def __init__(
+        self, ceiling: int, floor: int = FLOOR, *, name: str = "poll",
+        clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.process_time,
+    ) -> None:
+        self.floor = min(floor, ceiling)
+        self.ceiling = ceiling
+        self.limit = self._logged = self.floor
+        self._name = name
+        self._clock, self._cpu_clock = clock, cpu_clock
+        self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
+        self._changed = threading.Condition()
+        self._placed = 0
+        """Threads holding a place under the limit: polling, or waiting for a poll to run."""
+        self._threads = 0
+        self._window_start, self._cpu_start = clock(), cpu_clock()
+        self._polls, self._poll_seconds = 0, 0.0
+
+    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``function(*args)`` in a pool thread; its future has the result."""
+        future: Future[T] = Future()
+        self._queue.put(_Work(future, function, args))
+        with self._changed:
+            self._start_threads()
+        return future
+
+    def _start_threads(self) -> None:
+        while self._threads < self.limit:
+            self._threads += 1
+            threading.Thread(target=self._serve, name=f"{self._name}_{self._threads}",
+                             daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            with self._changed:
+                while self._placed >= self.limit:
+                    self._changed.wait()
+                self._placed += 1
+            work = self._queue.get()
+            started = self._clock()
+            try:
+                work.run()
+            finally:
+                self._ended(started)
+
+    def _ended(self, started: float) -> None:
+        now = self._clock()
+        with self._changed:
+            self._placed -= 1
+            self._polls += 1
+            self._poll_seconds += now - started
+            if now - self._window_start >= WINDOW:
+                self._decide(now)
+                self._start_threads()
+            room = self.limit - self._placed
+            if room > 0:
+                self._changed.notify(room)  # not all: hundreds may wait, few can go
+
+    def _decide(self, now: float) -> None:
+        cpu = self._cpu_clock()
+        elapsed = now - self._window_start
+        before, self.limit = self.limit, next_limit(
+            limit=self.limit, floor=self.floor, ceiling=self.ceiling, polls=self._polls,
+            poll_seconds=self._poll_seconds, elapsed=elapsed, cpu_seconds=cpu - self._cpu_start)
+        if self.limit != before:
+            # A line each time it moves by a quarter since the last: not one every window.
+            level = logging.INFO if abs(self.limit - self._logged) * 4 >= self._logged \
+                else logging.DEBUG
+            if level == logging.INFO:
+                self._logged = self.limit
+            log.log(level, "polling up to %d feeds at once (was %d): %.0f in flight on "
+                    "average, %.0f%% of a core", self.limit, before,
+                    self._poll_seconds / elapsed, 100 * (cpu - self._cpu_start) / elapsed)
+        self._window_start, self._cpu_start = now, cpu
+        self._polls, self._poll_seconds = 0, 0.0
+
+
+@dataclass(frozen=True)
+class _Work:
+    future: Future[Any]
+    function: Callable[..., Any]
+    args: tuple[Any, ...]
+
+    def run(self) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            self.future.set_result(self.function(*self.args))
+        except BaseException as exc:  # the caller sees it, as with concurrent.futures
+            self.future.set_exception(exc)
