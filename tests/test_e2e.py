@@ -123,7 +123,9 @@ def test_stories_arrive_once_new_items_follow_and_broken_feeds_are_reported(
     restarted = cluster.start("worker", "worker-again")
     wait_for(lambda: "Story number 4" in titles(redis_client), 60,
              "the item added while the worker was down", [restarted, beat])
-    wait_for(lambda: len(feed_server.hits("/b.xml")) >= 6, 30, "more polls", [restarted])
+    # A feed the killed worker held is claimed again once its lease runs out (2 x timeout
+    # + 32 s = 36 s here): the wait covers that, not only b's 2 s interval.
+    wait_for(lambda: len(feed_server.hits("/b.xml")) >= 6, 60, "more polls", [restarted])
     ids = stream_ids(redis_client)
     assert len(ids) == len(set(ids)) == 6, Counter(titles(redis_client))
 
