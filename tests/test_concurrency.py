@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -40,6 +41,15 @@ def test_a_window_without_polls_changes_nothing() -> None:
     assert decide(100, poll_seconds=0.0, polls=0) == 100
 
 
+def soon(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def test_the_pool_runs_as_many_as_its_limit_and_the_next_when_one_ends() -> None:
     pool = PollPool(ceiling=10, floor=2)
     go = [threading.Event() for _ in range(3)]
@@ -51,12 +61,12 @@ def test_the_pool_runs_as_many_as_its_limit_and_the_next_when_one_ends() -> None
         return n
 
     futures = [pool.submit(poll, n) for n in range(3)]
+    assert soon(lambda: sorted(running) == [0, 1])
     time.sleep(0.2)
-    assert sorted(running) == [0, 1], "two at once"
+    assert sorted(running) == [0, 1], "two at once, the third waits"
     go[0].set()
     assert futures[0].result(timeout=2) == 0
-    time.sleep(0.2)
-    assert sorted(running) == [0, 1, 2], "the third starts when one ends"
+    assert soon(lambda: sorted(running) == [0, 1, 2]), "the third starts when one ends"
     for event in go:
         event.set()
     assert [f.result(timeout=2) for f in futures] == [0, 1, 2]
