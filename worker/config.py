@@ -36,8 +36,8 @@ DEFAULT_HOST_MIN_SPACING = 0.2
 DEFAULT_POLL_THREADS = 256
 """The most feeds one worker process polls at once; it polls as many as its origins need, 64
 at least (see :mod:`worker.concurrency`). A poll mostly waits (for the origin, for its host's
-turn): with origins taking a second, two processes of at most 64 reached 121 polls/s, and of
-256 reached 305 (bench/RESULTS.md)."""
+turn): with origins taking a second, two processes held at 64 reached 121 polls/s, and with
+the limit free to rise to 256, 310 (bench/RESULTS.md)."""
 
 
 @dataclass(frozen=True)
