@@ -99,3 +99,20 @@ def test_the_limit_follows_the_windows() -> None:
         limits.append(pool.limit)
     assert 8 < limits[0] < limits[1] < limits[2], "grows each window while bound"
     assert limits[3] == 8, "back at the floor"
+
+
+def test_the_pool_holds_twice_its_limit_and_drain_waits_for_them_all() -> None:
+    """Past twice its limit (running or queued), handing over a poll waits: a process takes
+    no more from the broker than it will start soon."""
+    pool = PollPool(ceiling=10, floor=2)
+    go = threading.Event()
+    futures = [pool.submit(go.wait, 5) for _ in range(4)]
+    handed = threading.Event()
+    threading.Thread(target=lambda: (pool.submit(go.wait, 5), handed.set()),
+                     daemon=True).start()
+    assert not handed.wait(0.3), "the fifth waits for room"
+    drained = threading.Event()
+    threading.Thread(target=lambda: (pool.drain(), drained.set()), daemon=True).start()
+    go.set()
+    assert handed.wait(2) and drained.wait(5), "room once one ended; drained once all did"
+    assert all(f.done() for f in futures)

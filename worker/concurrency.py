@@ -61,7 +61,9 @@ class PollPool:
 
     A thread takes a poll from the queue only once it holds a place under the limit, so a
     poll waits in the queue, not in a thread, and wakes one thread when it starts. Threads are
-    made as the limit first reaches them, and stay."""
+    made as the limit first reaches them, and stay. The pool holds at most twice its limit in
+    polls, running or queued: :meth:`submit` waits for room beyond that, so a process takes no
+    more work from the broker than it will start soon, and leaves the rest to the others."""
 
     def __init__(
         self, ceiling: int, floor: int = FLOOR, *, name: str = "poll",
@@ -74,20 +76,36 @@ class PollPool:
         self._name = name
         self._clock, self._cpu_clock = clock, cpu_clock
         self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
-        self._changed = threading.Condition()
+        lock = threading.Lock()
+        self._changed = threading.Condition(lock)
+        """Notified when places under the limit free up."""
+        self._emptied = threading.Condition(lock)
+        """Notified when a poll ends: room for one more in the pool."""
         self._placed = 0
         """Threads holding a place under the limit: polling, or waiting for a poll to run."""
+        self._held = 0
+        """Polls handed to the pool and not ended: running or queued."""
         self._threads = 0
         self._window_start, self._cpu_start = clock(), cpu_clock()
         self._polls, self._poll_seconds = 0, 0.0
 
     def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
-        """Run ``function(*args)`` in a pool thread; its future has the result."""
+        """Run ``function(*args)`` in a pool thread, once the pool has room; its future has
+        the result."""
         future: Future[T] = Future()
-        self._queue.put(_Work(future, function, args))
         with self._changed:
+            while self._held >= 2 * self.limit:
+                self._emptied.wait()
+            self._held += 1
+            self._queue.put(_Work(future, function, args))
             self._start_threads()
         return future
+
+    def drain(self) -> None:
+        """Wait until every poll handed to the pool has ended."""
+        with self._changed:
+            while self._held:
+                self._emptied.wait()
 
     def _start_threads(self) -> None:
         while self._threads < self.limit:
@@ -112,6 +130,8 @@ class PollPool:
         now = self._clock()
         with self._changed:
             self._placed -= 1
+            self._held -= 1
+            self._emptied.notify_all()  # the task thread handing polls over, or a drain
             self._polls += 1
             self._poll_seconds += now - started
             if now - self._window_start >= WINDOW:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future
@@ -57,12 +56,7 @@ class Runtime:
         self.hosts = self._host_limits()
         self._http: list[HttpClient] = []
         self._poller: Poller | None = None
-        self._poll_threads = self.settings.poll_threads  # a config reload keeps the pool
-        self._threads = PollPool(self._poll_threads)
-        # As many feeds waiting for a thread as being polled: a thread that finishes takes the
-        # next feed at once, without waiting for the next task.
-        self._in_hand = 2 * self._poll_threads
-        self._room = threading.BoundedSemaphore(self._in_hand)
+        self._threads = PollPool(self.settings.poll_threads)  # a config reload keeps it
         self._synced_at = 0.0
 
     def tick(
@@ -99,9 +93,10 @@ class Runtime:
     def start_batch(self, keys: Iterable[str]) -> dict[str, Future[PollOutcome | None]]:
         """Hand a batch of feeds to this process's poll threads and return as soon as each has
         its place, with their futures by key: a worker does not wait for a batch's slowest
-        feed before it takes the next batch, and keeps up to twice ``poll_threads`` feeds in
-        hand. A feed whose worker dies before its poll ended is polled again when its lease
-        runs out (its claim in the schedule, before it was leased).
+        feed before it takes the next batch, and keeps up to twice as many feeds in hand as
+        it polls at once (:class:`~worker.concurrency.PollPool`). A feed whose worker dies
+        before its poll ended is polled again when its lease runs out (its claim in the
+        schedule, before it was leased).
 
         The remembered states of the whole batch are read in one round trip to Redis; each
         feed then takes one to get its lease and its host's turn, and one for its
@@ -117,18 +112,12 @@ class Runtime:
             return {}
         started = {}
         for feed, before in loaded:
-            self._room.acquire()
-            future = self._threads.submit(self._poll_guarded, feed, before, poller)
-            future.add_done_callback(lambda _: self._room.release())
-            started[feed.key] = future
+            started[feed.key] = self._threads.submit(self._poll_guarded, feed, before, poller)
         return started
 
     def drain(self) -> None:
         """Wait until every feed handed to this process's threads has been polled."""
-        for _ in range(self._in_hand):
-            self._room.acquire()
-        for _ in range(self._in_hand):
-            self._room.release()
+        self._threads.drain()
 
     def poll(self, key: str) -> PollOutcome | None:
         """Poll one feed under its lease; None when it is gone from the config or leased."""
@@ -261,9 +250,9 @@ class Runtime:
         except ConfigError as exc:
             log.error("config changed but is not valid, keeping the previous one:\n%s", exc)
             return False
-        if self.settings.poll_threads != self._poll_threads:
+        if self.settings.poll_threads != self._threads.ceiling:
             log.warning("poll_threads changed in the config: it takes effect when the worker "
-                        "restarts (still %d)", self._poll_threads)
+                        "restarts (still %d)", self._threads.ceiling)
         self.drain()  # the polls in flight use the HTTP clients about to be closed
         for http in self._http:
             http.close()
