@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import brotli
-import httpx
+import httpcore
 import pytest
 from feedserver import FeedServer, Route, item, rss
 
@@ -46,6 +46,20 @@ def test_a_second_fetch_with_the_validators_gets_304(
     assert "gzip" in sent["Accept-Encoding"]
 
 
+@pytest.mark.parametrize("wire", ['"caf\xe9"'.encode("latin-1"), '"café"'.encode()],
+                         ids=["latin-1 byte", "utf-8 bytes"])
+def test_an_etag_with_bytes_beyond_ascii_goes_back_as_it_came(
+        feed_server: FeedServer, client: HttpClient, wire: bytes) -> None:
+    """RFC 9110 lets an entity tag hold any byte from 0x80 up: the next conditional GET sends
+    the very bytes received, and gets its 304."""
+    url = feed_server.serve("/opaque.xml", rss([item(1)]))
+    feed_server.routes["/opaque.xml"].etag = wire.decode("latin-1")  # the server's wire form
+    first = fetch(client, url, max_bytes=1 << 20, deadline=5)
+    second = fetch(client, url, first.validators, max_bytes=1 << 20, deadline=5)
+    assert second.not_modified
+    assert feed_server.hits("/opaque.xml")[-1]["If-None-Match"].encode("latin-1") == wire
+
+
 def test_last_modified_alone_is_used_when_there_is_no_etag(
         feed_server: FeedServer, client: HttpClient) -> None:
     url = feed_server.serve("/lm.xml", rss([item(1)]))
@@ -70,6 +84,16 @@ def test_a_redirect_loop_is_a_clear_error(feed_server: FeedServer, client: HttpC
         fetch(client, feed_server.url("/a"), max_bytes=1 << 20, deadline=5)
     assert str(caught.value) == "redirect loop: " + " -> ".join(
         feed_server.url(path) for path in ("/a", "/b", "/a"))
+
+
+def test_a_redirect_to_a_broken_url_is_a_clear_error(
+        feed_server: FeedServer, client: HttpClient) -> None:
+    """A hostile or broken server's Location ends the fetch with the feed's error, not a crash
+    of its poll."""
+    feed_server.routes["/bad"] = Route(status=302, headers={"Location": "http://[::1/x"})
+    with pytest.raises(FetchError) as caught:
+        fetch(client, feed_server.url("/bad"), max_bytes=1 << 20, deadline=5)
+    assert str(caught.value) == "redirect to an invalid URL 'http://[::1/x': Invalid port: ':1'"
 
 
 def test_an_error_status_is_an_http_status_error(
@@ -138,12 +162,12 @@ def test_a_tls_error_made_in_python_in_a_chain_that_loops_still_gives_a_message(
     """ssl errors raised by Python code lack the fields the C module sets; a chain of causes
     can point back at itself."""
     refused = ssl.SSLError("handshake refused")
-    error = httpx.ConnectError("connect failed")
+    error = httpcore.ConnectError("connect failed")
     error.__cause__ = refused
     refused.__context__ = error
     assert _connect_failure(error, "https://feeds.example/x") == (
         "TLS handshake with feeds.example failed: handshake refused")
-    looping = httpx.ConnectError("no route")
+    looping = httpcore.ConnectError("no route")
     looping.__context__ = looping
     assert _connect_failure(looping, "https://feeds.example/x") == "no route"
 
@@ -256,9 +280,9 @@ def test_each_host_gets_its_own_pool_and_all_share_one_tls_context(
     for target in (url, other_host, url):  # nobody listens on 127.0.0.2; the guard refuses both
         with contextlib.suppress(FetchError):
             fetch(client, target, max_bytes=1_000_000, deadline=2.0)
-    pools = list(client.transport._pools.values())  # type: ignore[attr-defined]
+    pools = list(client.pools._pools.values())
     assert len(pools) == 2
-    assert pools[0]._pool._ssl_context is pools[1]._pool._ssl_context
+    assert pools[0]._ssl_context is pools[1]._ssl_context
 
 
 @pytest.fixture

@@ -48,6 +48,8 @@ REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 DEFAULT_PAUSE = 60.0
 """Seconds a host is paused after a 429 that does not say for how long."""
+KEEPALIVE_EXPIRY = 5.0
+"""Seconds an idle connection is kept for the next request to its host (httpx's default)."""
 
 
 @dataclass(frozen=True)
@@ -90,74 +92,66 @@ def new_client(
 ) -> HttpClient:
     """An HTTP client with feedwatch's headers and timeouts; redirects are left to :func:`fetch`.
 
-    Connections are pooled per host, at most ``per_host`` each (see :class:`PerHostTransport`).
+    Connections are pooled per host, at most ``per_host`` each (see :class:`PerHostPools`).
     ``guard=True`` refuses private, loopback and link-local addresses (see
     :mod:`worker.netguard`): use it for URLs a remote party chose.
     """
-    limits = httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
     tls = httpx.create_ssl_context()  # one for all pools: each loads the CA bundle (~1 MB)
     backend = LimitedBackend(GuardedBackend() if guard else httpcore.SyncBackend())
     return HttpClient(
-        PerHostTransport(lambda: _transport(limits, tls, backend)),
+        PerHostPools(lambda: httpcore.ConnectionPool(
+            ssl_context=tls, max_connections=per_host, max_keepalive_connections=per_host,
+            keepalive_expiry=KEEPALIVE_EXPIRY, network_backend=backend)),
         headers={"User-Agent": user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
     )
 
 
-def _transport(
-    limits: httpx.Limits, tls: ssl.SSLContext, backend: httpcore.NetworkBackend,
-) -> httpx.HTTPTransport:
-    """An httpx transport whose connections come from ``backend`` (and never a proxy)."""
-    transport = httpx.HTTPTransport(verify=tls, limits=limits, trust_env=False)
-    transport._pool = httpcore.ConnectionPool(  # httpx has no parameter for the backend
-        ssl_context=tls,
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=backend,
-    )
-    return transport
-
-
 class HttpClient:
-    """Sends GET requests with feedwatch's headers and timeouts straight to its transport.
+    """Sends GET requests with feedwatch's headers and timeouts straight to httpcore's pools.
 
-    ``httpx.Client``'s layers above the transport (a cookie jar, auth flows, event hooks, the
-    merging of headers and URLs) cost about 0.15 ms of CPU a request, a sixth of a whole poll
-    answered 304, and feedwatch needs none of them: :func:`fetch` follows redirects itself and
-    keeps cookies for one redirect chain only (a consent wall that sets one and redirects
-    back), so no poll carries a cookie from the one before. Credentials written in a URL
-    (``https://user:password@host/feed``) are sent as HTTP Basic auth, as httpx would."""
+    ``httpx.Client`` and its transport wrap every request and answer in models of their own
+    (URL and header merging, a cookie jar, auth flows, event hooks, exception mapping), which
+    cost 0.3 ms of CPU a request, half of a poll answered 304 (``bench/RESULTS.md``), and
+    feedwatch needs none of them: :func:`fetch` follows redirects itself and keeps cookies for
+    one redirect chain only (a consent wall that sets one and redirects back), so no poll
+    carries a cookie from the one before. httpx still parses each URL (IDNA, percent-encoding)
+    and joins redirect targets. Credentials written in a URL (``https://user:password@host/feed``)
+    are sent as HTTP Basic auth, as httpx would."""
 
     def __init__(
-        self, transport: httpx.BaseTransport, *, headers: Mapping[str, str],
-        timeout: httpx.Timeout,
+        self, pools: PerHostPools, *, headers: Mapping[str, str], timeout: httpx.Timeout,
     ) -> None:
-        self.transport = transport
-        self._headers = dict(headers)
+        self.pools = pools
+        self._headers = [(name.encode("ascii"), _header_bytes(value))
+                         for name, value in headers.items()]
         self._timeout = timeout.as_dict()
 
     @contextlib.contextmanager
     def stream(
         self, url: str, headers: Mapping[str, str], cookies: httpx.Cookies | None = None,
-    ) -> Iterator[httpx.Response]:
+    ) -> Iterator[Answer]:
         """The answer to a GET of ``url``, its body unread, closed when the block ends;
         ``cookies`` that apply to ``url`` go with it."""
-        request = httpx.Request("GET", url, headers={**self._headers, **headers},
-                                extensions={"timeout": self._timeout})
-        if request.url.username or request.url.password:
-            request.headers["Authorization"] = _basic_auth(request.url)
+        target = httpx.URL(url)
+        sent = [(b"Host", target.netloc), *self._headers]
+        sent.extend((name.encode("ascii"), _header_bytes(value)) for name, value in headers.items())
+        if target.username or target.password:
+            sent.append((b"Authorization", _basic_auth(target)))
         if cookies:
-            cookies.set_cookie_header(request)
-        response = self.transport.handle_request(request)
-        response.request = request
+            sent.extend(_cookie_header(cookies, target))
+        request = httpcore.Request(
+            b"GET", httpcore.URL(scheme=target.raw_scheme, host=target.raw_host, port=target.port,
+                                 target=target.raw_path),
+            headers=sent, extensions={"timeout": self._timeout})
+        response = self.pools.handle_request(request)
         try:
-            yield response
+            yield Answer(target, response)
         finally:
             response.close()
 
     def close(self) -> None:
-        self.transport.close()
+        self.pools.close()
 
     def __enter__(self) -> HttpClient:
         return self
@@ -169,12 +163,88 @@ class HttpClient:
         self.close()
 
 
-def _basic_auth(url: httpx.URL) -> str:
+class Answer:
+    """An HTTP answer whose body is still to be read: what :func:`fetch` needs of it."""
+
+    def __init__(self, url: httpx.URL, response: httpcore.Response) -> None:
+        self.url = url
+        self.status = response.status
+        self.raw_headers = response.headers
+        self.headers = _decoded_headers(response.headers)
+        """Names in lower case, repeated headers joined by ", " (as httpx gives them)."""
+        reason = response.extensions.get("reason_phrase")
+        self.reason = (httpx.codes.get_reason_phrase(self.status) if reason is None
+                       else reason.decode("ascii", errors="ignore"))
+        self._response = response
+
+    def iter_raw(self) -> Iterator[bytes]:
+        """The body as it comes, still compressed if it was."""
+        yield from self._response.iter_stream()
+
+    def read(self) -> None:
+        """Read the body to its end (and drop it): the connection can then serve another."""
+        self._response.read()
+
+    def validator(self, name: bytes) -> str | None:
+        """An ETag or Last-Modified value, byte for byte: decoded as Latin-1 (each byte one
+        character), it is encoded back to the same bytes when sent (:func:`_header_bytes`)."""
+        for key, value in self.raw_headers:
+            if key.lower() == name:
+                return value.decode("latin-1")
+        return None
+
+
+def _decoded_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Headers by lower-case name, repeated ones joined by ", "; decoded as ASCII, else UTF-8,
+    else Latin-1, as httpx decodes them."""
+    encoding = _header_encoding(raw)
+    decoded: dict[str, str] = {}
+    for key, value in raw:
+        name, text = key.decode(encoding).lower(), value.decode(encoding)
+        decoded[name] = f"{decoded[name]}, {text}" if name in decoded else text
+    return decoded
+
+
+def _header_encoding(raw: list[tuple[bytes, bytes]]) -> str:
+    if all(key.isascii() and value.isascii() for key, value in raw):
+        return "ascii"
+    try:
+        for key, value in raw:
+            key.decode("utf-8")
+            value.decode("utf-8")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "utf-8"
+
+
+def _header_bytes(value: str) -> bytes:
+    """A header value to send: Latin-1 when it fits (validators received, byte for byte, see
+    :meth:`Answer.validator`), else UTF-8 (a user agent from the config)."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
+def _basic_auth(url: httpx.URL) -> bytes:
     credentials = f"{url.username}:{url.password}".encode()
-    return "Basic " + base64.b64encode(credentials).decode("ascii")
+    return b"Basic " + base64.b64encode(credentials)
 
 
-class PerHostTransport(httpx.BaseTransport):
+def _cookie_header(cookies: httpx.Cookies, url: httpx.URL) -> list[tuple[bytes, bytes]]:
+    """The Cookie header the jar has for ``url`` (none, most of the time)."""
+    probe = httpx.Request("GET", url)
+    cookies.set_cookie_header(probe)
+    return [(b"Cookie", value.encode("latin-1")) for value in probe.headers.get_list("Cookie")]
+
+
+def _keep_cookies(cookies: httpx.Cookies, answer: Answer) -> None:
+    """Take the cookies a redirect sets, for the rest of its chain."""
+    cookies.extract_cookies(httpx.Response(
+        answer.status, headers=answer.raw_headers, request=httpx.Request("GET", answer.url)))
+
+
+class PerHostPools:
     """A small connection pool per host (scheme, host, port), made on first use.
 
     One pool for all hosts costs every request a walk over all of its connections, under a
@@ -182,13 +252,13 @@ class PerHostTransport(httpx.BaseTransport):
     costs more than the request. A pool per host keeps both to a handful.
     """
 
-    def __init__(self, make_pool: Callable[[], httpx.BaseTransport]) -> None:
+    def __init__(self, make_pool: Callable[[], httpcore.ConnectionPool]) -> None:
         self._make_pool = make_pool
-        self._pools: dict[tuple[bytes, bytes, int | None], httpx.BaseTransport] = {}
+        self._pools: dict[tuple[bytes, bytes, int | None], httpcore.ConnectionPool] = {}
         self._lock = threading.Lock()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        where = (request.url.raw_scheme, request.url.raw_host, request.url.port)
+    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
+        where = (request.url.scheme, request.url.host, request.url.port)
         pool = self._pools.get(where)
         if pool is None:
             with self._lock:
@@ -229,36 +299,51 @@ def fetch(
             while True:
                 hop_client = client if len(seen) == 1 else (redirect_client or client)
                 with hop_client.stream(seen[-1], sent, cookies) as response:
-                    location = response.headers.get("Location")
-                    if response.status_code in REDIRECTS and location:
-                        if "Set-Cookie" in response.headers:
-                            cookies.extract_cookies(response)
-                        target = str(response.url.join(location))
-                        permanent = permanent and response.status_code in PERMANENT_REDIRECTS
+                    location = response.headers.get("location")
+                    if response.status in REDIRECTS and location:
+                        if "set-cookie" in response.headers:
+                            _keep_cookies(cookies, response)
+                        target = _redirect_target(response, location)
+                        permanent = permanent and response.status in PERMANENT_REDIRECTS
                         moved_to = target if permanent else moved_to
                         _check_redirect(seen, target)
                         seen.append(target)
                         continue
-                    if response.status_code == 304:
+                    if response.status == 304:
                         result = _result(response, b"", validators, moved_to)
                         if _declares_no_body(result.headers):
                             # httpcore keeps a connection for the next request only once its
                             # answer was read to the end: unread, every 304 cost a new connection.
                             response.read()
                         return result
-                    if response.status_code >= 400:
+                    if response.status >= 400:
                         raise _status_error(response)
                     body = _read_capped(response, max_bytes)
                     return _result(response, body, None, moved_to)
-        except httpx.TimeoutException as exc:
+        except httpcore.TimeoutException as exc:
             if time.monotonic() >= started + deadline:
                 raise FetchTimeout("timed out: not finished within the fetch's time limit "
                                    f"({deadline:g} s)") from exc
             raise FetchTimeout(f"timed out ({_describe(exc)})") from exc
-        except httpx.RemoteProtocolError as exc:
+        except httpcore.RemoteProtocolError as exc:
             raise NetworkError(f"connection broken by the server: {_describe(exc)}") from exc
-        except httpx.HTTPError as exc:
+        except _TRANSPORT_ERRORS as exc:
             raise NetworkError(f"network error: {_connect_failure(exc, seen[-1])}") from exc
+        except httpx.InvalidURL as exc:
+            raise FetchError(f"invalid URL {seen[-1]!r}: {exc}") from exc
+
+
+_TRANSPORT_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol,
+                     httpcore.ProxyError)
+"""What httpcore raises when a request fails, its timeouts apart (what httpx would map to its
+``TransportError``)."""
+
+
+def _redirect_target(response: Answer, location: str) -> str:
+    try:
+        return str(response.url.join(location))
+    except httpx.InvalidURL as exc:
+        raise FetchError(f"redirect to an invalid URL {location!r}: {exc}") from exc
 
 
 def _check_redirect(seen: list[str], target: str) -> None:
@@ -277,18 +362,18 @@ def _declares_no_body(headers: dict[str, str]) -> bool:
     return "transfer-encoding" not in headers and headers.get("content-length") in (None, "0")
 
 
-def _status_error(response: httpx.Response) -> HTTPStatusError:
+def _status_error(response: Answer) -> HTTPStatusError:
     """The error for a 4xx/5xx answer; 429, and 503 with Retry-After, ask us to wait."""
-    status = response.status_code
-    message = f"HTTP {status} {response.reason_phrase}".strip()
-    until = retry_after_time(response.headers.get("Retry-After"), time.time())
+    status = response.status
+    message = f"HTTP {status} {response.reason}".strip()
+    until = retry_after_time(response.headers.get("retry-after"), time.time())
     if status == 429 or (status == 503 and until is not None):
         until = until if until is not None else time.time() + DEFAULT_PAUSE
         return AskedToWait(status, message, until)
     return HTTPStatusError(status, message)
 
 
-def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
+def _read_capped(response: Answer, max_bytes: int) -> bytes:
     """The body, decoded step by step (:mod:`worker.decompress`), so that neither a huge body
     nor a compression bomb is held in memory past ``max_bytes``."""
     chunks: list[bytes] = []
@@ -301,30 +386,28 @@ def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decoded(response: httpx.Response) -> Iterator[bytes]:
-    decoder = decompress.for_encoding(response.headers.get("Content-Encoding", ""))
+def _decoded(response: Answer) -> Iterator[bytes]:
+    decoder = decompress.for_encoding(response.headers.get("content-encoding", ""))
     for raw in response.iter_raw():
         yield from decoder.decode(raw)
     yield from decoder.flush()
 
 
 def _result(
-    response: httpx.Response, body: bytes, previous: Validators | None, moved_to: str | None,
+    response: Answer, body: bytes, previous: Validators | None, moved_to: str | None,
 ) -> FetchResult:
-    # One pass over the headers: httpx decodes every header for each lookup by name, so that
-    # dict(response.headers) alone decoded them once per header name.
-    headers = dict(response.headers.items())  # names in lower case, repeated ones joined
-    fresh = Validators(etag=headers.get("etag"), last_modified=headers.get("last-modified"))
-    if response.status_code == 304 and previous is not None:
+    fresh = Validators(etag=response.validator(b"etag"),
+                       last_modified=response.validator(b"last-modified"))
+    if response.status == 304 and previous is not None:
         fresh = Validators(
             etag=fresh.etag or previous.etag,
             last_modified=fresh.last_modified or previous.last_modified,
         )
     return FetchResult(
         url=str(response.url),
-        status=response.status_code,
+        status=response.status,
         content=body,
-        headers=headers,
+        headers=response.headers,
         validators=fresh,
         moved_to=moved_to,
     )
@@ -334,10 +417,10 @@ def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _connect_failure(exc: httpx.HTTPError, url: str) -> str:
+def _connect_failure(exc: Exception, url: str) -> str:
     """What went wrong, named by its kind when a connection failed for want of a DNS answer or
     a TLS handshake: httpx reports both as a bare ``[Errno -2]`` or ``[SSL: ...]`` text."""
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, httpcore.ConnectError):
         host = httpx.URL(url).host
         for cause in _causes(exc):
             if isinstance(cause, socket.gaierror):
