@@ -12,7 +12,7 @@ import redis
 from duetime import due_in
 from feedserver import FeedServer, Route, item, rss
 
-from worker import state
+from worker import state, status
 from worker.config import FeedConfig, Settings
 from worker.poll import Poller
 from worker.runtime import Runtime
@@ -203,6 +203,27 @@ def test_a_feed_that_crashes_costs_nothing_to_the_rest_of_its_batch(
     assert [o is not None and o.new for o in outcomes] == [1, False, 1]
     assert due_in(runtime, "crash") > 250, "rescheduled at its interval"
     assert not redis_client.exists(LEASE_PREFIX + "crash"), "its lease was released"
+
+
+def test_a_poll_that_crashes_shows_in_the_feeds_status(
+        runtime_for: Make, feed_server: FeedServer, redis_client: redis.Redis,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug met by one feed's poll is that feed's error, as a failed fetch is: the user sees
+    it in ``feedwatch status --broken`` instead of a feed that quietly stopped changing."""
+    feed = FeedConfig(key="buggy", url=feed_server.serve("/buggy", rss([item(1)])))
+    runtime = runtime_for(feed)
+
+    def poll(self: Poller, feed: FeedConfig, *args: Any) -> Any:
+        raise RuntimeError("a bug met by this feed")
+
+    monkeypatch.setattr(Poller, "poll", poll)
+    assert runtime.poll_batch(["buggy"]) == [None]
+    remembered = state.load(redis_client, "buggy")
+    assert remembered.last_error == ("internal error (please report it): RuntimeError: "
+                                     "a bug met by this feed")
+    assert remembered.errors == 1 and remembered.etag is None
+    assert not status.collect(redis_client, runtime.settings)[0].healthy
+    assert due_in(runtime, "buggy") > 250, "polled again at its interval"
 
 
 def test_the_interval_is_never_shorter_than_the_publisher_asks(

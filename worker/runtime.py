@@ -157,7 +157,9 @@ class Runtime:
     ) -> PollOutcome | None:
         """Poll when the feed's lease is free and its host allows; its bookkeeping (state,
         pacing, next due time, the host's slot and the lease given back) goes to Redis in one
-        round trip after the poll."""
+        round trip after the poll. A poll that raises (a bug) is recorded as the feed's error,
+        so that ``feedwatch status --broken`` shows it, and the feed is polled again at its
+        interval."""
         lease = self.schedule.lease(feed.key, watch=state.poll_marker(feed.key))
         host = host_of(before.fetch_url(feed.url))
         turn = self.hosts.wait_for(host, lease)
@@ -175,6 +177,11 @@ class Runtime:
         try:
             try:
                 outcome = poller.poll(feed, before, writes, lambda: self.schedule.renew(lease))
+            except Exception as exc:
+                if not isinstance(exc, REDIS_GONE):  # a bug: shown in status, not only logged
+                    state.record_error(writes, feed.key, f"internal error (please report it): "
+                                                         f"{type(exc).__name__}: {exc}")
+                raise
             finally:
                 self.hosts.done(host, turn, writes)
             if outcome.wait_until is not None:
