@@ -39,6 +39,17 @@ def test_retry_after_in_seconds_or_as_an_http_date() -> None:
     assert retry_after_time(None, now=1000.0) is None
 
 
+@pytest.mark.parametrize(("value", "expected"), [
+    ("\u00b2", None), ("\u0661\u0662", None), ("9" * 5000, 1000.0 + DAY),
+    ("999999999999", 1000.0 + DAY), ("Fri, 31 Dec 9999 23:59:59 GMT", 1000.0 + DAY),
+])
+def test_a_retry_after_beyond_reason_is_refused_or_held_to_a_day(
+        value: str, expected: float | None) -> None:
+    """Digits of other scripts are not delay-seconds, and no server pauses its host for longer
+    than a day: ``Retry-After: Fri, 31 Dec 9999`` would have stopped it for good."""
+    assert retry_after_time(value, now=1000.0) == expected
+
+
 def test_cache_control_max_age_wins_over_expires() -> None:
     headers = {"Cache-Control": "public, max-age=900", "Expires": formatdate(99999, usegmt=True)}
     assert header_minimum(headers, now=0) == (900.0, "Cache-Control max-age=900")

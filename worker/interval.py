@@ -32,6 +32,11 @@ JITTER = 0.1
 MAX_PUBLISHER_MINIMUM = DAY
 """A publisher's minimum is believed up to one day: a feed with a year-long max-age is still
 polled daily."""
+MAX_RETRY_AFTER = DAY
+"""A pause a server asks for (429 or 503 with Retry-After) is believed up to one day too: it
+holds its whole host, and ``Retry-After: Fri, 31 Dec 9999`` would stop it for good."""
+_SECONDS = re.compile(r"[0-9]+")
+"""Retry-After's delay-seconds: ASCII digits (``str.isdigit`` also takes "²" and "١٢")."""
 RHYTHM_DAYS = 7
 """Days of new-story counts kept to judge a feed's rhythm."""
 POLLS_PER_GAP = 2
@@ -126,14 +131,15 @@ def next_poll(plan: Plan, key: str, started: float, now: float) -> float:
 
 
 def retry_after_time(value: str | None, now: float) -> float | None:
-    """The Unix time a Retry-After header (seconds or an HTTP date) points at; None if unusable."""
+    """The Unix time a Retry-After header (seconds or an HTTP date) points at, at most
+    :data:`MAX_RETRY_AFTER` ahead; None if unusable."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return now + int(value)
+    if _SECONDS.fullmatch(value):
+        return now + min(float(value), MAX_RETRY_AFTER)
     when = _http_date(value)
-    return max(when, now) if when is not None else None
+    return min(max(when, now), now + MAX_RETRY_AFTER) if when is not None else None
 
 
 def header_minimum(headers: Mapping[str, str], now: float) -> tuple[float, str] | None:
