@@ -60,6 +60,14 @@ def test_an_etag_with_bytes_beyond_ascii_goes_back_as_it_came(
     assert feed_server.hits("/opaque.xml")[-1]["If-None-Match"].encode("latin-1") == wire
 
 
+def test_an_empty_etag_before_a_real_one_is_passed_over(
+        feed_server: FeedServer, client: HttpClient) -> None:
+    url = feed_server.serve("/two-etags.xml", rss([item(1)]))
+    feed_server.routes["/two-etags.xml"].etag = None
+    feed_server.routes["/two-etags.xml"].headers = {"ETag": "", "Etag": '"real"'}
+    assert fetch(client, url, max_bytes=1 << 20, deadline=5).validators.etag == '"real"'
+
+
 def test_last_modified_alone_is_used_when_there_is_no_etag(
         feed_server: FeedServer, client: HttpClient) -> None:
     url = feed_server.serve("/lm.xml", rss([item(1)]))
@@ -248,15 +256,20 @@ def test_credentials_in_the_url_are_sent_as_basic_auth(
     assert with_credentials["Host"] == url.split("/")[2], "the credentials stay out of Host"
 
 
+@pytest.mark.parametrize("value", [b"yes", b"caf\xe9", "café€".encode()],
+                         ids=["ascii", "latin-1 byte", "utf-8 bytes"])
 def test_a_cookie_set_on_the_way_goes_with_the_rest_of_the_redirect_chain(
-        feed_server: FeedServer, client: HttpClient) -> None:
-    """A consent wall: it sets a cookie and redirects back to the feed, which then answers."""
+        feed_server: FeedServer, client: HttpClient, value: bytes) -> None:
+    """A consent wall: it sets a cookie and redirects back to the feed, which then answers.
+    The cookie goes back as the very bytes the server set."""
     end = feed_server.serve("/end.xml", rss([item(1)]))
-    feed_server.routes["/start.xml"] = Route(
-        status=302, headers={"Location": "/end.xml", "Set-Cookie": "consent=yes; Path=/"})
+    cookie = b"consent=" + value
+    feed_server.routes["/start.xml"] = Route(status=302, headers={
+        "Location": "/end.xml", "Set-Cookie": (cookie + b"; Path=/").decode("latin-1")})
     assert fetch(client, feed_server.url("/start.xml"), max_bytes=1 << 20, deadline=5).url == end
     fetch(client, end, max_bytes=1 << 20, deadline=5)
-    assert [sent.get("Cookie") for sent in feed_server.hits("/end.xml")] == ["consent=yes", None]
+    assert [sent.get("Cookie") for sent in feed_server.hits("/end.xml")] == [
+        cookie.decode("latin-1"), None]
 
 
 def test_no_cookie_is_carried_from_one_poll_to_the_next(

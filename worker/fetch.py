@@ -186,10 +186,11 @@ class Answer:
         self._response.read()
 
     def validator(self, name: bytes) -> str | None:
-        """An ETag or Last-Modified value, byte for byte: decoded as Latin-1 (each byte one
-        character), it is encoded back to the same bytes when sent (:func:`_header_bytes`)."""
+        """An ETag or Last-Modified value (the first that is not empty), byte for byte:
+        decoded as Latin-1 (each byte one character), it is encoded back to the same bytes
+        when sent (:func:`_header_bytes`)."""
         for key, value in self.raw_headers:
-            if key.lower() == name:
+            if value and key.lower() == name:
                 return value.decode("latin-1")
         return None
 
@@ -234,14 +235,18 @@ def _basic_auth(url: httpx.URL) -> bytes:
 def _cookie_header(cookies: httpx.Cookies, url: httpx.URL) -> list[tuple[bytes, bytes]]:
     """The Cookie header the jar has for ``url`` (none, most of the time)."""
     probe = httpx.Request("GET", url)
+    probe.headers.encoding = "latin-1"  # the bytes the server set, whatever they are
     cookies.set_cookie_header(probe)
-    return [(b"Cookie", value.encode("latin-1")) for value in probe.headers.get_list("Cookie")]
+    return [(name, value) for name, value in probe.headers.raw if name.lower() == b"cookie"]
 
 
 def _keep_cookies(cookies: httpx.Cookies, answer: Answer) -> None:
-    """Take the cookies a redirect sets, for the rest of its chain."""
-    cookies.extract_cookies(httpx.Response(
-        answer.status, headers=answer.raw_headers, request=httpx.Request("GET", answer.url)))
+    """Take the cookies a redirect sets, for the rest of its chain, byte for byte (read as
+    Latin-1 and sent back so, as validators are)."""
+    response = httpx.Response(answer.status, headers=answer.raw_headers,
+                              request=httpx.Request("GET", answer.url))
+    response.headers.encoding = "latin-1"
+    cookies.extract_cookies(response)
 
 
 class PerHostPools:
