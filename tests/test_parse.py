@@ -82,6 +82,26 @@ def test_text_xml_without_charset_is_not_read_as_ascii() -> None:
     assert feed.problem is None
 
 
+@pytest.mark.parametrize(("declared", "content_type"), [
+    ("UTF-8", "application/rss+xml; charset=undefined"),
+    ("UTF-8", "application/rss+xml; charset=punycode"),
+    ("UTF-8", "text/xml; charset=unicode_escape"),
+    ("UTF-8", "text/xml; charset=base64"),
+    ("undefined", "application/rss+xml"),
+    ("raw_unicode_escape", "text/xml"),
+])
+def test_a_python_codec_that_is_no_charset_is_read_as_if_not_declared(
+        declared: str, content_type: str) -> None:
+    """Python knows codecs no document is written in: feedparser decoded with "undefined" or
+    "punycode" and failed past its error handling, and "unicode_escape" turned the text's
+    backslashes into other characters. The document is read as UTF-8, XML's default."""
+    body = (f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel>'
+            "<title>T</title><item><title>C:\\new\\u00e9 café</title>"
+            "<link>http://example.com/1</link></item></channel></rss>").encode()
+    feed = parse_feed(body, url="http://example.com/feed", headers={"content-type": content_type})
+    assert feed.entries[0].title == "C:\\new\\u00e9 café"
+
+
 def test_feed_served_as_html_is_still_a_feed() -> None:
     feed = parse("nytimes_us.xml", headers={"Content-Type": "text/html; charset=utf-8"})
     assert len(feed.entries) == 20

@@ -155,16 +155,44 @@ feedparser.mixin._FeedParserMixin.can_be_relative_uri.discard("id")
 def run_feedparser(content: bytes, url: str, headers: Mapping[str, str] | None) -> Any:
     """feedparser's result for ``content`` as fetched from ``url`` with ``headers``."""
     content = without_leading_whitespace(content)
-    given = {k.lower(): v for k, v in (headers or {}).items()}
-    declared = charset_of(given.get("content-type", "")) or xml_encoding(content)
-    repaired = western_as_utf8(content, declared)
+    served = header_charset(headers)
+    in_document = xml_encoding(content)
+    repaired = western_as_utf8(content, served or in_document)
+    forced = None if repaired is None else "utf-8"
+    if not served and in_document and not_a_charset(in_document):
+        forced = "utf-8"  # the declaration read as if there were none: XML's default
     return feedparser.parse(
         # Never the bytes themselves: feedparser would take them for a URL or a file name.
         io.BytesIO(content if repaired is None else repaired),
-        response_headers=feedparser_headers(url, headers, None if repaired is None else "utf-8"),
+        response_headers=feedparser_headers(url, headers, forced),
         sanitize_html=False,
         resolve_relative_uris=False,
     )
+
+
+_NOT_CHARSETS = frozenset({
+    "undefined", "punycode", "idna", "unicode-escape", "raw-unicode-escape", "palmos"})
+"""Python codecs that no document is written in: "undefined" raises on any byte, the escape
+codecs rewrite backslashes in the text, the others encode host names or one old platform's
+text. feedparser would decode with them as named (and fail past its error handling)."""
+
+
+def not_a_charset(name: str) -> bool:
+    """Whether a declared charset names a Python codec that is no character set (see
+    :data:`_NOT_CHARSETS`; bytes-to-bytes codecs such as base64 too). An unknown name is not
+    one of them: feedparser reads such a document with its fallbacks."""
+    try:
+        codec = codecs.lookup(name)
+    except LookupError:
+        return False
+    return not codec._is_text_encoding or codec.name in _NOT_CHARSETS
+
+
+def header_charset(headers: Mapping[str, str] | None) -> str | None:
+    """The charset of the Content-Type header, unless it names no character set."""
+    given = {k.lower(): v for k, v in (headers or {}).items()}
+    charset = charset_of(given.get("content-type", ""))
+    return None if charset is None or not_a_charset(charset) else charset
 
 
 def feedparser_headers(
@@ -172,7 +200,7 @@ def feedparser_headers(
 ) -> dict[str, str]:
     """The response headers as feedparser should see them (see the module docstring)."""
     given = {k.lower(): v for k, v in (headers or {}).items()}
-    charset = charset or charset_of(given.get("content-type", ""))
+    charset = charset or header_charset(headers)
     passed = {"content-location": url, "content-type": "application/xml"}
     if charset:
         passed["content-type"] += f"; charset={charset}"
