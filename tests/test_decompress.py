@@ -79,3 +79,32 @@ def test_several_codings_are_undone_last_first_and_unknown_ones_passed_over() ->
 def test_a_broken_encoding_is_a_clear_error(coding: str) -> None:
     with pytest.raises(BrokenEncoding, match=f"the body's {coding} encoding is broken"):
         _decode(coding, [b"\x1f\x8b\x08 this is not compressed at all" * 3])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.binary(max_size=800), min_size=2, max_size=4),
+       st.lists(st.integers(0, 4000), max_size=6))
+def test_a_gzip_body_of_several_members_decodes_whole(
+        members: list[bytes], cuts: list[int]) -> None:
+    """RFC 1952 lets a gzip file hold several members, one after the other: all are read."""
+    encoded = b"".join(gzip.compress(member) for member in members)
+    assert b"".join(_decode("gzip", _split(encoded, cuts))) == b"".join(members)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+def test_a_compressed_body_cut_short_is_a_clear_error(coding: str) -> None:
+    """The server's framing said the body was complete, yet its compressed data stops early:
+    reading what came as the whole document would drop its end without a word."""
+    encoded = ENCODERS[coding](b"<rss>" + b"a story that the server cut short " * 40 + b"</rss>")
+    with pytest.raises(BrokenEncoding, match=f"the body's {coding} data is cut short"):
+        _decode(coding, [encoded[:len(encoded) // 2]])
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+def test_an_empty_body_is_empty_whatever_its_coding_says(coding: str) -> None:
+    assert _decode(coding, []) == []
+
+
+def test_bytes_after_a_gzip_stream_are_passed_over() -> None:
+    body = b"<rss>then some padding</rss>"
+    assert b"".join(_decode("gzip", [gzip.compress(body) + b"\0\0\0\0"])) == body

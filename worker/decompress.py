@@ -7,7 +7,8 @@ checks the body cap between steps.
 
 The codings are httpx's: gzip, deflate (zlib-wrapped, or raw as some servers send it) and br;
 a list of codings is undone last first, and a coding nobody knows is passed over, as httpx
-does.
+does. A compressed stream that stops before its end is an error (:class:`BrokenEncoding`), as a
+body shorter than its Content-Length is: httpx returned what it had decoded as the whole body.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from worker.exceptions import BrokenEncoding
 
 PIECE = 64 * 1024
 """The most a decoder gives in one step (brotli may go a little past it)."""
+GZIP_MAGIC = b"\x1f\x8b"
 
 
 class Decoder(Protocol):
@@ -54,19 +56,28 @@ class _Identity:
 
 class _Zlib:
     def __init__(self, wbits: int, name: str) -> None:
+        self._wbits = wbits
         self._inflate = zlib.decompressobj(wbits)
         self._name = name
+        self._fed = False
 
     def decode(self, data: bytes) -> Iterator[bytes]:
         pending = data
+        self._fed = self._fed or bool(data)
         try:
             while True:
+                if self._inflate.eof:
+                    rest = self._inflate.unused_data + pending
+                    if not (self._wbits & 16 and rest.startswith(GZIP_MAGIC)):
+                        return  # bytes after the stream are passed over, as httpx does
+                    self._inflate = zlib.decompressobj(self._wbits)  # another gzip member
+                    pending = rest
                 out = self._inflate.decompress(pending, PIECE)
                 pending = self._inflate.unconsumed_tail
                 if out:
                     yield out
-                if not pending and len(out) < PIECE:  # a full piece may leave output behind
-                    return
+                if not self._inflate.eof and not pending and len(out) < PIECE:
+                    return  # (a full piece may leave output behind)
         except zlib.error as exc:
             raise BrokenEncoding(f"the body's {self._name} encoding is broken: {exc}") from exc
 
@@ -74,9 +85,14 @@ class _Zlib:
         left = self._inflate.flush()
         if left:
             yield left
+        if self._fed and not self._inflate.eof:
+            raise BrokenEncoding(f"the body's {self._name} data is cut short")
 
 
 class _Gzip(_Zlib):
+    """gzip, of one member or several (RFC 1952 lets a file hold several, read one after the
+    other: httpx read the first only)."""
+
     def __init__(self) -> None:
         super().__init__(zlib.MAX_WBITS | 16, "gzip")
 
@@ -116,8 +132,10 @@ def _zlib_header(data: bytes) -> bool:
 class _Brotli:
     def __init__(self) -> None:
         self._decompressor = brotli.Decompressor()
+        self._fed = False
 
     def decode(self, data: bytes) -> Iterator[bytes]:
+        self._fed = self._fed or bool(data)
         try:
             out = self._decompressor.process(data, output_buffer_limit=PIECE)
             while out:  # brotli holds back what did not fit: ask until it gives nothing
@@ -127,6 +145,8 @@ class _Brotli:
             raise BrokenEncoding(f"the body's br encoding is broken: {exc}") from exc
 
     def flush(self) -> Iterator[bytes]:
+        if self._fed and not self._decompressor.is_finished():
+            raise BrokenEncoding("the body's br data is cut short")
         return iter(())
 
 
