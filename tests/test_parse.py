@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from worker.exceptions import ParseError
 from worker.parse import ParsedFeed, feedparser_adapter, parse_feed
@@ -347,3 +349,42 @@ def test_a_parse_looks_for_no_module() -> None:
     finally:
         del sys.meta_path[0]
     assert looked_for == []
+
+
+
+@pytest.mark.parametrize("body", [
+    b'<?xml version="1.0" encoding="utf\x80-8"?><rss version="2.0"><channel></channel></rss>',
+    b'<rss version="2.0" xmlns:x="http://x.example/\xc2\xa0ns"><channel><item><x:y>1</x:y>'
+    b"<title>T</title></item></channel></rss>",
+], ids=["declared encoding not utf-8", "no-break space in a namespace"])
+def test_a_document_broken_where_feedparser_does_not_expect_is_a_parse_error(
+        body: bytes) -> None:
+    """Found by the property test below: feedparser decodes the declared encoding's name as
+    UTF-8 unguarded, and xml.sax splits namespaced names on any whitespace."""
+    with pytest.raises(ParseError, match="unreadable document"):
+        parse_feed(body, url="https://feeds.example/feed",
+                   headers={"content-type": "application/xml; charset=iso-8859-1"})
+
+_SEEDS = sorted(p.name for p in FEEDS.glob("*.*") if p.suffix in (".xml", ".rdf", ".json"))
+_CHARSETS = ["utf-8", "iso-8859-1", "windows-1251", "utf-16", "shift_jis", "undefined",
+             "punycode", "unicode_escape", "base64", "x-no-such-charset", "", "\u00e9"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(_SEEDS), st.sampled_from(_CHARSETS), st.data())
+def test_a_feed_cut_or_scrambled_anywhere_is_read_or_refused_with_a_parse_error(
+        name: str, charset: str, data: st.DataObject) -> None:
+    """Whatever a server sends in place of a feed (cut short, bytes overwritten, any charset
+    in its header), parsing gives a feed or a ParseError: never another exception, which would
+    be the feed's poll failing on a bug (tests/test_healing.py)."""
+    content = (FEEDS / name).read_bytes()
+    cut = data.draw(st.integers(0, len(content)), label="cut")
+    at = data.draw(st.integers(0, max(0, cut - 1)), label="at")
+    junk = data.draw(st.binary(max_size=8), label="junk")
+    body = content[:at] + junk + content[at + len(junk):cut]
+    headers = {"content-type": f"application/xml; charset={charset}" if charset else "text/xml"}
+    try:
+        feed = parse_feed(body, url="https://feeds.example/feed", headers=headers)
+    except ParseError:
+        return
+    assert isinstance(feed.entries, list)

@@ -63,6 +63,7 @@ import feedparser.mixin
 import feedparser.urls
 from feedparser.namespaces import mediarss
 
+from worker.exceptions import ParseError
 from worker.parse.sniff import body_kind
 
 WESTERN_SINGLE_BYTE = {
@@ -161,13 +162,19 @@ def run_feedparser(content: bytes, url: str, headers: Mapping[str, str] | None) 
     forced = None if repaired is None else "utf-8"
     if not served and in_document and not_a_charset(in_document):
         forced = "utf-8"  # the declaration read as if there were none: XML's default
-    return feedparser.parse(
-        # Never the bytes themselves: feedparser would take them for a URL or a file name.
-        io.BytesIO(content if repaired is None else repaired),
-        response_headers=feedparser_headers(url, headers, forced),
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        return feedparser.parse(
+            # Never the bytes themselves: feedparser would take them for a URL or a file name.
+            io.BytesIO(content if repaired is None else repaired),
+            response_headers=feedparser_headers(url, headers, forced),
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except ValueError as exc:
+        # Raised past feedparser's own handling by documents broken in ways it does not
+        # expect: an XML declaration whose encoding is not UTF-8 (UnicodeError), a namespace
+        # URI holding a no-break space (xml.sax splits names on any whitespace).
+        raise ParseError(f"unreadable document: {type(exc).__name__}: {exc}") from exc
 
 
 _NOT_CHARSETS = frozenset({
