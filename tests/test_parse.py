@@ -365,6 +365,36 @@ def test_a_document_broken_where_feedparser_does_not_expect_is_a_parse_error(
         parse_feed(body, url="https://feeds.example/feed",
                    headers={"content-type": "application/xml; charset=iso-8859-1"})
 
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("&#55357;&#56832;", "\U0001f600"), ("&#xD83D;&#xDE00;", "\U0001f600"),
+    ("&#55357;", "\ufffd"), ("&#xDE00;&#xD83D;", "\ufffd\ufffd"),
+])
+def test_an_emoji_written_as_two_surrogate_references_is_read_as_the_emoji(
+        written: str, read: str) -> None:
+    """Some publishing systems count UTF-16 units and write an emoji as two character
+    references; neither is an XML character, and feedparser crashed on them, so the whole
+    feed was refused for one emoji. A half alone becomes U+FFFD."""
+    body = (f'<rss version="2.0"><channel><title>T</title><item><title>smile {written}</title>'
+            "<link>http://example.com/1</link></item></channel></rss>").encode()
+    feed = parse_feed(body, url="http://example.com/feed")
+    assert feed.entries[0].title == f"smile {read}"
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("\\ud83d\\ude00", "\U0001f600"), ("\\ud83d", "\ufffd"), ("\\ude00 \\ud83d", "\ufffd \ufffd"),
+])
+def test_a_json_feed_string_cut_between_the_halves_of_a_pair_can_still_be_published(
+        written: str, read: str) -> None:
+    """JSON escapes an emoji as two halves; a string cut between them left a half alone,
+    which Python reads into a string that cannot be encoded: the story could not be
+    published. The half alone becomes U+FFFD."""
+    body = ('{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": [{"id": "1",'
+            f' "url": "http://example.com/1", "title": "smile {written}"}}]}}').encode()
+    title = parse_feed(body, url="http://example.com/feed.json").entries[0]["title"]
+    assert title == f"smile {read}"
+    title.encode("utf-8")
+
 _SEEDS = sorted(p.name for p in FEEDS.glob("*.*") if p.suffix in (".xml", ".rdf", ".json"))
 _CHARSETS = ["utf-8", "iso-8859-1", "windows-1251", "utf-16", "shift_jis", "undefined",
              "punycode", "unicode_escape", "base64", "x-no-such-charset", "", "\u00e9"]

@@ -155,7 +155,7 @@ feedparser.mixin._FeedParserMixin.can_be_relative_uri.discard("id")
 
 def run_feedparser(content: bytes, url: str, headers: Mapping[str, str] | None) -> Any:
     """feedparser's result for ``content`` as fetched from ``url`` with ``headers``."""
-    content = without_leading_whitespace(content)
+    content = surrogate_refs_repaired(without_leading_whitespace(content))
     served = header_charset(headers)
     in_document = xml_encoding(content)
     repaired = western_as_utf8(content, served or in_document)
@@ -297,6 +297,31 @@ def western_as_utf8(content: bytes, declared: str | None) -> bytes | None:
     legacy = _ESCAPED_BYTES.sub(
         lambda run: run[0].encode("utf-8", "surrogateescape").decode(codec, "replace"), text)
     return legacy.encode("utf-8")
+
+
+_SURROGATE_NUMBER = (rb"[xX]0*[dD][89a-fA-F][0-9a-fA-F]{2}|0*(?:5529[6-9]|553[0-9]{2}|"
+                     rb"55[4-9][0-9]{2}|56[0-9]{3}|57[0-2][0-9]{2}|573[0-3][0-9]|5734[0-3])")
+"""U+D800 to U+DFFF, in hexadecimal or in decimal (55296 to 57343)."""
+_SURROGATE_RUN = re.compile(rb"(?:&#(?:" + _SURROGATE_NUMBER + rb");)+")
+_REFERENCE = re.compile(rb"&#([xX]?)([0-9a-fA-F]+);")
+
+
+def surrogate_refs_repaired(content: bytes) -> bytes:
+    """``content`` with character references to UTF-16 surrogates (``&#55357;&#56832;``, an
+    emoji written by code that counts UTF-16 units, as some publishing systems do) turned into
+    the character the pair stands for, and a half alone into U+FFFD. Neither is an XML
+    character: expat refuses the document, and feedparser's fallback parser crashed on them,
+    so the whole feed was refused for one emoji."""
+    if b"&#" not in content:
+        return content
+    return _SURROGATE_RUN.sub(_repaired_run, content)
+
+
+def _repaired_run(run: re.Match[bytes]) -> bytes:
+    units = "".join(chr(int(number, 16 if hexadecimal else 10))
+                    for hexadecimal, number in _REFERENCE.findall(run[0]))
+    text = units.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return "".join(f"&#{ord(character)};" for character in text).encode("ascii")
 
 
 def xml_encoding(content: bytes) -> str | None:

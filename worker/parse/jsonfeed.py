@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from typing import Any
 
 from worker.exceptions import ParseError
@@ -45,6 +46,8 @@ def read_json_feed(content: bytes) -> dict[str, Any]:
         raise ParseError(f"encoding: JSON that is not UTF-8, UTF-16 or UTF-32 ({exc})") from exc
     if not _is_json_feed(document):
         raise ParseError("not a feed: JSON, but no JSON Feed (no jsonfeed.org version)")
+    if _SURROGATE_ESCAPE.search(content) or b"\x00" in content[:4]:  # (UTF-16 or -32: look)
+        document = _without_lone_surrogates(document)
     language = _text(document.get("language"))
     authors = _authors(document)
     items = document.get("items")
@@ -59,6 +62,24 @@ def read_json_feed(content: bytes) -> dict[str, Any]:
             if isinstance(item, dict)
         ],
     }
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    """``value`` with each half of a surrogate pair that came alone replaced by U+FFFD.
+
+    JSON escapes a character beyond U+FFFF as a pair ("\\ud83d\\ude00"), and a feed written by
+    code that cut a string between the two halves carries one alone: Python reads it into a
+    string that cannot be encoded, so the story could not be published."""
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_lone_surrogates(item) for key, item in value.items()}
+    return value
 
 
 def _is_json_feed(document: Any) -> bool:
