@@ -233,6 +233,17 @@ def test_json_that_is_not_a_json_feed_is_refused_clearly() -> None:
         parse_feed(b'{"rss": {"channel": {}}}', url="https://feeds.example/rss.json")
 
 
+@pytest.mark.parametrize("depth", [100_000, 990], ids=["past json.loads", "past the walk"])
+def test_a_json_feed_nested_past_reason_is_a_parse_error(depth: int) -> None:
+    """json.loads gives up on deep nesting with a RecursionError, which is no ValueError: it
+    made the poll fail as a bug would. 100,000 brackets are 200 kB, well under the body cap;
+    990 pass json.loads, not the walk that mends halves of surrogate pairs."""
+    body = (b'{"version": "https://jsonfeed.org/version/1.1", "items": '
+            + b"[" * depth + b'"\\ud83d"' + b"]" * depth + b"}")
+    with pytest.raises(ParseError, match=r"^broken JSON: arrays or objects nested too deeply"):
+        parse_feed(body, url="https://feeds.example/feed.json")
+
+
 def test_broken_json_feed_names_the_line() -> None:
     with pytest.raises(ParseError, match=r"^broken JSON: Expecting .* at line 3$"):
         parse_feed(b'{"version": "https://jsonfeed.org/version/1",\n"items": [\n}',

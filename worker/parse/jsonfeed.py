@@ -40,14 +40,16 @@ def read_json_feed(content: bytes) -> dict[str, Any]:
     """The feed's channel fields and its entries; :class:`ParseError` for anything else."""
     try:
         document = json.loads(content)
+        if _SURROGATE_ESCAPE.search(content) or b"\x00" in content[:4]:  # (UTF-16, -32: look)
+            document = _without_lone_surrogates(document)
     except json.JSONDecodeError as exc:
         raise ParseError(f"broken JSON: {exc.msg} at line {exc.lineno}") from exc
     except UnicodeDecodeError as exc:
         raise ParseError(f"encoding: JSON that is not UTF-8, UTF-16 or UTF-32 ({exc})") from exc
+    except RecursionError as exc:  # no ValueError: it would have made the poll fail as a bug
+        raise ParseError("broken JSON: arrays or objects nested too deeply to read") from exc
     if not _is_json_feed(document):
         raise ParseError("not a feed: JSON, but no JSON Feed (no jsonfeed.org version)")
-    if _SURROGATE_ESCAPE.search(content) or b"\x00" in content[:4]:  # (UTF-16 or -32: look)
-        document = _without_lone_surrogates(document)
     language = _text(document.get("language"))
     authors = _authors(document)
     items = document.get("items")
