@@ -166,3 +166,18 @@ def test_the_rhythm_counts_the_last_seven_days() -> None:
     assert stories_per_day(counts, watched_for=30 * DAY) == 10.0
     assert stories_per_day({"2026-11-01": 12}, watched_for=2 * DAY) == 6.0
     assert stories_per_day({"2026-11-01": 12}, watched_for=DAY / 2) is None, "too early"
+
+
+@pytest.mark.parametrize(("channel", "expected"), [
+    ({"ttl": "\u00b2"}, None),
+    ({"ttl": "9" * 5000}, (float("inf"), "<ttl>999999999999</ttl>")),
+    ({"sy_updateperiod": "hourly", "sy_updatefrequency": "\u00b2"},
+     (3600.0, "sy:updatePeriod hourly x1")),
+    ({"sy_updateperiod": "hourly", "sy_updatefrequency": "9" * 5000},
+     (0.0, "sy:updatePeriod hourly xinf")),
+])
+def test_a_feed_asking_in_odd_digits_is_read_or_passed_over(
+        channel: dict[str, str], expected: tuple[float, str] | None) -> None:
+    """'<ttl>²</ttl>' and 5,000 digits raised ValueError out of the parse (str.isdigit takes
+    superscripts, int() refuses both); pacing holds what is asked to a day."""
+    assert feed_minimum(channel) == expected

@@ -36,7 +36,7 @@ MAX_RETRY_AFTER = DAY
 """A pause a server asks for (429 or 503 with Retry-After) is believed up to one day too: it
 holds its whole host, and ``Retry-After: Fri, 31 Dec 9999`` would stop it for good."""
 _SECONDS = re.compile(r"[0-9]+")
-"""Retry-After's delay-seconds: ASCII digits (``str.isdigit`` also takes "²" and "١٢")."""
+"""A count in a header or a feed: ASCII digits (``str.isdigit`` also takes "²" and "١٢")."""
 RHYTHM_DAYS = 7
 """Days of new-story counts kept to judge a feed's rhythm."""
 POLLS_PER_GAP = 2
@@ -136,8 +136,9 @@ def retry_after_time(value: str | None, now: float) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if _SECONDS.fullmatch(value):
-        return now + min(float(value), MAX_RETRY_AFTER)
+    seconds = _count(value)
+    if seconds is not None:
+        return now + min(seconds, MAX_RETRY_AFTER)
     when = _http_date(value)
     return min(max(when, now), now + MAX_RETRY_AFTER) if when is not None else None
 
@@ -160,14 +161,21 @@ def feed_minimum(channel: Mapping[str, Any]) -> tuple[float, str] | None:
     """What the feed document asks: RSS ``<ttl>`` (minutes) or ``sy:updatePeriod``/``Frequency``."""
     asked: list[tuple[float, str]] = []
     ttl = str(channel.get("ttl") or "").strip()
-    if ttl.isdigit() and int(ttl) > 0:
-        asked.append((int(ttl) * 60.0, f"<ttl>{ttl}</ttl>"))
+    minutes = _count(ttl)
+    if minutes:
+        asked.append((minutes * 60.0, f"<ttl>{ttl[:12]}</ttl>"))
     period = str(channel.get("sy_updateperiod") or "").strip().lower()
     if period in _SY_PERIODS:
         frequency = str(channel.get("sy_updatefrequency") or "1").strip()
-        times = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
-        asked.append((_SY_PERIODS[period] / times, f"sy:updatePeriod {period} x{times}"))
+        times = _count(frequency) or 1.0
+        asked.append((_SY_PERIODS[period] / times, f"sy:updatePeriod {period} x{times:g}"))
     return max(asked, default=None)
+
+
+def _count(text: str) -> float | None:
+    """A count written in ASCII digits, however long (a float: 5,000 digits are infinity,
+    where int() would refuse them); None for anything else."""
+    return float(text) if _SECONDS.fullmatch(text) else None
 
 
 def count_new(counts: Mapping[str, int], day: str, new: int) -> dict[str, int]:
