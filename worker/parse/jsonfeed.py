@@ -39,13 +39,9 @@ def looks_like_json(content: bytes) -> bool:
 def read_json_feed(content: bytes) -> dict[str, Any]:
     """The feed's channel fields and its entries; :class:`ParseError` for anything else."""
     try:
-        document = json.loads(content)
-        if _SURROGATE_ESCAPE.search(content) or b"\x00" in content[:4]:  # (UTF-16, -32: look)
-            document = _without_lone_surrogates(document)
+        document = json.loads(_json_text(content))
     except json.JSONDecodeError as exc:
         raise ParseError(f"broken JSON: {exc.msg} at line {exc.lineno}") from exc
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"encoding: JSON that is not UTF-8, UTF-16 or UTF-32 ({exc})") from exc
     except RecursionError as exc:  # no ValueError: it would have made the poll fail as a bug
         raise ParseError("broken JSON: arrays or objects nested too deeply to read") from exc
     if not _is_json_feed(document):
@@ -66,22 +62,25 @@ def read_json_feed(content: bytes) -> dict[str, Any]:
     }
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_HIGH = r"\\u[dD][89abAB][0-9a-fA-F]{2}"
+_LOW = r"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+_SURROGATE_ESCAPE = re.compile(rf"{_HIGH}|{_LOW}")
+_LONE_HALF = re.compile(rf"(?<!\\){_HIGH}(?!{_LOW})|(?<!{_HIGH})(?<!\\){_LOW}")
+"""A surrogate escape that is not half of a pair (and not a backslash written out, ``\\\\u``)."""
 
 
-def _without_lone_surrogates(value: Any) -> Any:
-    """``value`` with each half of a surrogate pair that came alone replaced by U+FFFD.
+def _json_text(content: bytes) -> str:
+    """A JSON document's text, read as JSON is (UTF-8, -16 or -32), bytes that do not decode
+    and halves of surrogate pairs that stand alone replaced by U+FFFD.
 
-    JSON escapes a character beyond U+FFFF as a pair ("\\ud83d\\ude00"), and a feed written by
-    code that cut a string between the two halves carries one alone: Python reads it into a
-    string that cannot be encoded, so the story could not be published."""
-    if isinstance(value, str):
-        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    if isinstance(value, list):
-        return [_without_lone_surrogates(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _without_lone_surrogates(item) for key, item in value.items()}
-    return value
+    JSON escapes a character beyond U+FFFF as two halves ("\\ud83d\\ude00"), and code that
+    cut a string between them left a half alone (escaped, or as the bytes of CESU-8): read as
+    it is, it made a Python string that cannot be encoded, and the story could not be
+    published."""
+    text = content.decode(json.detect_encoding(content), "replace")
+    if _SURROGATE_ESCAPE.search(text):
+        text = _LONE_HALF.sub(r"\\ufffd", text)
+    return text
 
 
 def _is_json_feed(document: Any) -> bool:
