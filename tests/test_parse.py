@@ -104,6 +104,21 @@ def test_a_python_codec_that_is_no_charset_is_read_as_if_not_declared(
     assert feed.entries[0].title == "C:\\new\\u00e9 café"
 
 
+@pytest.mark.parametrize("content_type", [
+    "text/xml", "application/xml; charset=utf-8", "application/xml; charset=x-unknown",
+    "application/xml; charset=base64"])
+def test_a_declaration_naming_no_charset_gives_way_on_a_body_that_is_no_utf8(
+        content_type: str) -> None:
+    """Where the body is not UTF-8, feedparser went on from UTF-8 to the declared codec,
+    "undefined", and failed: the declaration is taken out of the document, which feedparser
+    then reads with its fallbacks."""
+    body = (b'<?xml version="1.0" encoding="undefined"?><rss version="2.0"><channel><title>T'
+            b"</title><item><title>caf\xe9</title><link>http://example.com/1</link></item>"
+            b"</channel></rss>")
+    feed = parse_feed(body, url="http://example.com/feed", headers={"content-type": content_type})
+    assert feed.entries[0].title == "café"
+
+
 def test_feed_served_as_html_is_still_a_feed() -> None:
     feed = parse("nytimes_us.xml", headers={"Content-Type": "text/html; charset=utf-8"})
     assert len(feed.entries) == 20

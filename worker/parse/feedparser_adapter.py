@@ -156,24 +156,24 @@ feedparser.mixin._FeedParserMixin.can_be_relative_uri.discard("id")
 def run_feedparser(content: bytes, url: str, headers: Mapping[str, str] | None) -> Any:
     """feedparser's result for ``content`` as fetched from ``url`` with ``headers``."""
     content = surrogate_refs_repaired(without_leading_whitespace(content))
-    served = header_charset(headers)
     in_document = xml_encoding(content)
-    repaired = western_as_utf8(content, served or in_document)
-    forced = None if repaired is None else "utf-8"
-    if not served and in_document and not_a_charset(in_document):
-        forced = "utf-8"  # the declaration read as if there were none: XML's default
+    if in_document and not_a_charset(in_document):
+        content, in_document = _DECLARED_ENCODING.sub(rb"\1", content, count=1), None
+    repaired = western_as_utf8(content, header_charset(headers) or in_document)
+    charset = None if repaired is None else "utf-8"
     try:
         return feedparser.parse(
             # Never the bytes themselves: feedparser would take them for a URL or a file name.
             io.BytesIO(content if repaired is None else repaired),
-            response_headers=feedparser_headers(url, headers, forced),
+            response_headers=feedparser_headers(url, headers, charset),
             sanitize_html=False,
             resolve_relative_uris=False,
         )
     except ValueError as exc:
         # Raised past feedparser's own handling by documents broken in ways it does not
-        # expect: an XML declaration whose encoding is not UTF-8 (UnicodeError), a namespace
-        # URI holding a no-break space (xml.sax splits names on any whitespace).
+        # expect: an encoding name in the XML declaration whose bytes are no UTF-8
+        # (UnicodeDecodeError), a namespace URI holding a no-break space (xml.sax splits names
+        # on any whitespace).
         raise ParseError(f"unreadable document: {type(exc).__name__}: {exc}") from exc
 
 
@@ -181,7 +181,14 @@ _NOT_CHARSETS = frozenset({
     "undefined", "punycode", "idna", "unicode-escape", "raw-unicode-escape", "palmos"})
 """Python codecs that no document is written in: "undefined" raises on any byte, the escape
 codecs rewrite backslashes in the text, the others encode host names or one old platform's
-text. feedparser would decode with them as named (and fail past its error handling)."""
+text. feedparser would decode with them as named (and fail past its error handling): the
+header's is dropped, and the declaration's taken out of the document, which is then read as
+if it had declared none."""
+
+
+_DECLARED_ENCODING = re.compile(
+    rb"^((?:\xef\xbb\xbf)?<\?xml[^>]*?)\s+encoding\s*=\s*[\"'][^\"']*[\"']")
+"""The encoding pseudo-attribute of a document's XML declaration, the rest kept in group 1."""
 
 
 def not_a_charset(name: str) -> bool:
