@@ -101,7 +101,7 @@ def test_a_redirect_to_a_broken_url_is_a_clear_error(
     feed_server.routes["/bad"] = Route(status=302, headers={"Location": "http://[::1/x"})
     with pytest.raises(FetchError) as caught:
         fetch(client, feed_server.url("/bad"), max_bytes=1 << 20, deadline=5)
-    assert str(caught.value) == "redirect to an invalid URL 'http://[::1/x': Invalid port: ':1'"
+    assert str(caught.value).startswith("redirect to an invalid URL 'http://[::1/x': ")
 
 
 def test_an_error_status_is_an_http_status_error(

@@ -42,14 +42,14 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
 ACCEPT_ENCODING = "gzip, deflate, br"
-"""What httpx decodes (br through the brotli package, a dependency)."""
+"""What :mod:`worker.decompress` decodes (br through the brotli package, a dependency)."""
 MAX_REDIRECTS = 5
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 DEFAULT_PAUSE = 60.0
 """Seconds a host is paused after a 429 that does not say for how long."""
-KEEPALIVE_EXPIRY = 5.0
-"""Seconds an idle connection is kept for the next request to its host (httpx's default)."""
+KEEPALIVE_EXPIRY = httpx.Limits().keepalive_expiry
+"""Seconds an idle connection is kept for the next request to its host: httpx's default."""
 
 
 @dataclass(frozen=True)
@@ -112,12 +112,14 @@ class HttpClient:
 
     ``httpx.Client`` and its transport wrap every request and answer in models of their own
     (URL and header merging, a cookie jar, auth flows, event hooks, exception mapping), which
-    cost about 0.2 ms of CPU a request, a fifth of a poll answered 304 (``bench/RESULTS.md``),
-    and feedwatch needs none of them: :func:`fetch` follows redirects itself and keeps cookies for
-    one redirect chain only (a consent wall that sets one and redirects back), so no poll
-    carries a cookie from the one before. httpx still parses each URL (IDNA, percent-encoding)
-    and joins redirect targets. Credentials written in a URL (``https://user:password@host/feed``)
-    are sent as HTTP Basic auth, as httpx would."""
+    cost about 0.2 ms of CPU a request in a loop of requests, though no difference shows in a
+    whole poll (``bench/RESULTS.md``, ninth round), and feedwatch needs none of them:
+    :func:`fetch` follows redirects itself and keeps cookies for one redirect chain only (a
+    consent wall that sets one and redirects back), so no poll carries a cookie from the one
+    before. httpx still parses each URL (IDNA, percent-encoding) and joins redirect targets.
+    Credentials written in a URL (``https://user:password@host/feed``) are sent as HTTP Basic
+    auth, as httpx would. The headers of a request are added to the client's, not merged with
+    them: callers pass only the validators."""
 
     def __init__(
         self, pools: PerHostPools, *, headers: Mapping[str, str], timeout: httpx.Timeout,
@@ -338,8 +340,7 @@ def fetch(
             raise FetchError(f"invalid URL {seen[-1]!r}: {exc}") from exc
 
 
-_TRANSPORT_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol,
-                     httpcore.ProxyError)
+_TRANSPORT_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol)
 """What httpcore raises when a request fails, its timeouts apart (what httpx would map to its
 ``TransportError``)."""
 
@@ -424,7 +425,7 @@ def _describe(exc: Exception) -> str:
 
 def _connect_failure(exc: Exception, url: str) -> str:
     """What went wrong, named by its kind when a connection failed for want of a DNS answer or
-    a TLS handshake: httpx reports both as a bare ``[Errno -2]`` or ``[SSL: ...]`` text."""
+    a TLS handshake: httpcore reports both as a bare ``[Errno -2]`` or ``[SSL: ...]`` text."""
     if isinstance(exc, httpcore.ConnectError):
         host = httpx.URL(url).host
         for cause in _causes(exc):

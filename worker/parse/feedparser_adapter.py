@@ -159,8 +159,9 @@ def run_feedparser(content: bytes, url: str, headers: Mapping[str, str] | None) 
     in_document = xml_encoding(content)
     if in_document and not_a_charset(in_document):
         content, in_document = _DECLARED_ENCODING.sub(rb"\1", content, count=1), None
-    repaired = western_as_utf8(content, header_charset(headers) or in_document)
-    charset = None if repaired is None else "utf-8"
+    served = header_charset(headers)
+    repaired = western_as_utf8(content, served or in_document)
+    charset = served if repaired is None else "utf-8"
     try:
         return feedparser.parse(
             # Never the bytes themselves: feedparser would take them for a URL or a file name.
