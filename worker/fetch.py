@@ -172,8 +172,10 @@ class Answer:
         self.url = url
         self.status = response.status
         self.raw_headers = response.headers
-        self.headers = _decoded_headers(response.headers)
-        """Names in lower case, repeated headers joined by ", " (as httpx gives them)."""
+        self.headers = dict(httpx.Headers(response.headers).items())
+        """Names in lower case, repeated headers joined by ", ", decoded as httpx decodes
+        them (ASCII, else UTF-8, else Latin-1); one pass, where each lookup by name in
+        ``httpx.Headers`` decodes every header again."""
         reason = response.extensions.get("reason_phrase")
         self.reason = (httpx.codes.get_reason_phrase(self.status) if reason is None
                        else reason.decode("ascii", errors="ignore"))
@@ -195,29 +197,6 @@ class Answer:
             if value and key.lower() == name:
                 return value.decode("latin-1")
         return None
-
-
-def _decoded_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Headers by lower-case name, repeated ones joined by ", "; decoded as ASCII, else UTF-8,
-    else Latin-1, as httpx decodes them."""
-    encoding = _header_encoding(raw)
-    decoded: dict[str, str] = {}
-    for key, value in raw:
-        name, text = key.decode(encoding).lower(), value.decode(encoding)
-        decoded[name] = f"{decoded[name]}, {text}" if name in decoded else text
-    return decoded
-
-
-def _header_encoding(raw: list[tuple[bytes, bytes]]) -> str:
-    if all(key.isascii() and value.isascii() for key, value in raw):
-        return "ascii"
-    try:
-        for key, value in raw:
-            key.decode("utf-8")
-            value.decode("utf-8")
-    except UnicodeDecodeError:
-        return "latin-1"
-    return "utf-8"
 
 
 def _header_bytes(value: str) -> bytes:
