@@ -77,6 +77,15 @@ feeds:
     assert str(tmp_path / "feeds.yaml") in str(caught.value)
 
 
+@pytest.mark.parametrize("url", ["http://example.com:99999/feed", "http://example.com:0/feed",
+                                 "http://example.com:8o/feed", "http://[::1/feed"])
+def test_a_feed_url_that_cannot_be_requested_is_a_config_error(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, f"feeds:\n  - key: a\n    url: {url}\n"))
+    assert caught.value.problems == [
+        f"feeds[0] (a): url: must be an http:// or https:// URL, got {url!r}"]
+
+
 def test_a_duplicate_key_names_both_places(tmp_path: Path) -> None:
     text = "feeds:\n  - {key: a, url: 'http://x/1'}\n  - {key: a, url: 'http://x/2'}\n"
     with pytest.raises(ConfigError) as caught:

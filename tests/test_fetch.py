@@ -104,6 +104,26 @@ def test_a_redirect_to_a_broken_url_is_a_clear_error(
     assert str(caught.value).startswith("redirect to an invalid URL 'http://[::1/x': ")
 
 
+@pytest.mark.parametrize("port", [0, 65536, 99999])
+def test_a_redirect_to_a_port_out_of_range_is_a_clear_error(
+        feed_server: FeedServer, client: HttpClient, port: int) -> None:
+    """httpx takes any number as a port, and the socket call would keep its low 16 bits:
+    a Location with port 99999 would have reached port 34463."""
+    location = f"http://127.0.0.1:{port}/feed"
+    feed_server.routes["/moved"] = Route(status=301, headers={"Location": location})
+    with pytest.raises(FetchError) as caught:
+        fetch(client, feed_server.url("/moved"), max_bytes=1 << 20, deadline=5)
+    assert str(caught.value) == (
+        f"redirect to an invalid URL {location!r}: port {port} is not in the range 1-65535")
+
+
+def test_a_url_with_a_port_out_of_range_is_not_requested(client: HttpClient) -> None:
+    with pytest.raises(FetchError) as caught:
+        fetch(client, "http://127.0.0.1:99999/feed", max_bytes=1 << 20, deadline=5)
+    assert str(caught.value) == ("invalid URL 'http://127.0.0.1:99999/feed': "
+                                 "port 99999 is not in the range 1-65535")
+
+
 def test_an_error_status_is_an_http_status_error(
         feed_server: FeedServer, client: HttpClient) -> None:
     url = feed_server.fail("/broken", 500)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -210,8 +211,8 @@ def _text(value: Any) -> str:
 
 def _http_url(value: Any) -> str:
     url = _text(value)
-    if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
-        raise ValueError
+    if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE) or urlsplit(url).port == 0:
+        raise ValueError  # .port raises it too, for a port that is no number up to 65535
     return url
 
 

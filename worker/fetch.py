@@ -44,6 +44,7 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate, br"
 """What :mod:`worker.decompress` decodes (br through the brotli package, a dependency)."""
 MAX_REDIRECTS = 5
+MAX_PORT = 65535
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
 DEFAULT_PAUSE = 60.0
@@ -135,7 +136,7 @@ class HttpClient:
     ) -> Iterator[Answer]:
         """The answer to a GET of ``url``, its body unread, closed when the block ends;
         ``cookies`` that apply to ``url`` go with it."""
-        target = httpx.URL(url)
+        target = _checked_port(httpx.URL(url))
         sent = [(b"Host", target.netloc), *self._headers]
         sent.extend((name.encode("ascii"), _header_bytes(value)) for name, value in headers.items())
         if target.username or target.password:
@@ -326,9 +327,17 @@ _TRANSPORT_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.Uns
 
 def _redirect_target(response: Answer, location: str) -> str:
     try:
-        return str(response.url.join(location))
+        return str(_checked_port(response.url.join(location)))
     except httpx.InvalidURL as exc:
         raise FetchError(f"redirect to an invalid URL {location!r}: {exc}") from exc
+
+
+def _checked_port(url: httpx.URL) -> httpx.URL:
+    """``url``, if its port is one: httpx takes any number, and the socket call keeps its low
+    16 bits (port 99999 would connect to 34463)."""
+    if url.port is not None and not 0 < url.port <= MAX_PORT:
+        raise httpx.InvalidURL(f"port {url.port} is not in the range 1-{MAX_PORT}")
+    return url
 
 
 def _check_redirect(seen: list[str], target: str) -> None:
