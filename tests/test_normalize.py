@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from worker.dedupe import story_id
@@ -601,13 +601,26 @@ def test_a_date_with_an_offset_is_that_instant_whatever_the_feeds_zone(
 
 
 @given(moment=MOMENTS, zone=st.sampled_from(ZONES))
+@example(moment=datetime(2010, 3, 14, 2, 0, fold=1), zone=ZoneInfo("America/New_York"))
 def test_a_date_without_offset_is_read_in_the_feeds_zone(moment: datetime, zone: tzinfo) -> None:
-    naive = moment.replace(microsecond=0)
+    naive = moment.replace(microsecond=0, fold=0)  # what is written carries no fold: see below
     expected = naive.replace(tzinfo=zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for raw in (naive.isoformat(), naive.strftime("%a, %d %b %Y %H:%M:%S")):
         assert story_date(None, raw, zone=zone, fetched_at=FETCHED_AT) == (
             expected, ["date-without-zone"])
 
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("2010-03-14T02:30:00", "2010-03-14T07:30:00Z"),  # never on New York's clocks: read in EST
+    ("2010-11-07T01:30:00", "2010-11-07T05:30:00Z"),  # twice on them: the first, in EDT
+])
+def test_a_wall_time_that_a_clock_change_skips_or_repeats_is_read_before_the_change(
+        raw: str, expected: str) -> None:
+    """The offset in force before the change is taken (Python's fold=0), the same whichever
+    worker reads it: a date a DST change makes ambiguous is off by an hour at most."""
+    assert story_date(None, raw, zone=ZoneInfo("America/New_York"), fetched_at=FETCHED_AT) == (
+        expected, ["date-without-zone"])
 
 _TAIL_PIECES = ["Read more", "read more", "[Continue reading", "[Read more]", "Weiterlesen", "the full story",
                 "Lire la suite", "The post ", " appeared first on ", "APPEARED FIRST ON", "word",
