@@ -603,12 +603,11 @@ def test_a_date_with_an_offset_is_that_instant_whatever_the_feeds_zone(
 @given(moment=MOMENTS, zone=st.sampled_from(ZONES))
 @example(moment=datetime(2010, 3, 14, 2, 0, fold=1), zone=ZoneInfo("America/New_York"))
 def test_a_date_without_offset_is_read_in_the_feeds_zone(moment: datetime, zone: tzinfo) -> None:
-    naive = moment.replace(microsecond=0, fold=0)  # what is written carries no fold: see below
+    naive = moment.replace(microsecond=0, fold=0)  # the text carries no fold (the next test)
     expected = naive.replace(tzinfo=zone).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for raw in (naive.isoformat(), naive.strftime("%a, %d %b %Y %H:%M:%S")):
         assert story_date(None, raw, zone=zone, fetched_at=FETCHED_AT) == (
             expected, ["date-without-zone"])
-
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -621,6 +620,7 @@ def test_a_wall_time_that_a_clock_change_skips_or_repeats_is_read_before_the_cha
     worker reads it: a date a DST change makes ambiguous is off by an hour at most."""
     assert story_date(None, raw, zone=ZoneInfo("America/New_York"), fetched_at=FETCHED_AT) == (
         expected, ["date-without-zone"])
+
 
 _TAIL_PIECES = ["Read more", "read more", "[Continue reading", "[Read more]", "Weiterlesen", "the full story",
                 "Lire la suite", "The post ", " appeared first on ", "APPEARED FIRST ON", "word",

@@ -211,8 +211,10 @@ def _text(value: Any) -> str:
 
 def _http_url(value: Any) -> str:
     url = _text(value)
-    if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE) or urlsplit(url).port == 0:
-        raise ValueError  # .port raises it too, for a port that is no number up to 65535
+    if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+        raise ValueError
+    if urlsplit(url).port == 0:  # .port raises ValueError itself for no number up to 65535
+        raise ValueError
     return url
 
 
