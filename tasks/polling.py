@@ -25,20 +25,22 @@ def runtime() -> Runtime:
 
 @app.task(name=TICK_TASK)  # type: ignore[untyped-decorator]
 def tick() -> int:
-    """Claim the feeds that are due and send them to the workers in batches; no more than a
-    tick's worth wait in the queue."""
-    keys = runtime().tick(queue=QUEUE, feeds_per_task=BATCH)
-    for start in range(0, len(keys), BATCH):
-        poll.apply_async(args=[keys[start:start + BATCH]],
+    """Book and claim the feeds that are due, each host's at its pace, and send them to the
+    workers in batches; no more than a tick's worth wait in the queue."""
+    booked = runtime().tick(queue=QUEUE, feeds_per_task=BATCH)
+    for start in range(0, len(booked), BATCH):
+        poll.apply_async(args=[[b.as_task() for b in booked[start:start + BATCH]]],
                          expires=runtime().schedule.lease_seconds)
-    return len(keys)
+    return len(booked)
 
 
 @app.task(name=POLL_TASK)  # type: ignore[untyped-decorator]
-def poll(keys: list[str]) -> int:
-    """Hand a batch of feeds to this process's poll threads; return how many it took (the
-    others are gone from the config). The task ends before the last of them are polled."""
-    return len(runtime().start_batch(keys))
+def poll(bookings: list[list[str | float] | str]) -> int:
+    """Hand a batch of booked feeds to this process's poll threads, each to start at its
+    booked time; return how many it took (the others are gone from the config). The task
+    ends before the last of them are polled. A bare key (a task of an older release) is
+    polled at once."""
+    return len(runtime().start_batch(bookings))
 
 
 @signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]

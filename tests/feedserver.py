@@ -41,11 +41,15 @@ class FeedServer:
         self.keep_alive = keep_alive
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.arrivals: list[float] = []
+        """When each request arrived (``time.time()``), in order."""
         self.client_ports: list[int] = []
         """The client's port of each request, in order: a new port is a new connection."""
         self.in_flight: Counter[str] = Counter()
         self.most_in_flight: Counter[str] = Counter()
         """Per path, the most requests it was answering at one time."""
+        self.at_once = self.most_at_once = 0
+        """Requests the whole server is answering now, and the most it answered at once."""
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -76,6 +80,15 @@ class FeedServer:
             self.routes[path] = Route(body=body, status=status, content_type="text/plain")
         return self.url(path)
 
+    def arrival_times(self, prefix: str = "/") -> dict[str, list[float]]:
+        """When the requests for each path under ``prefix`` arrived, in order."""
+        found: dict[str, list[float]] = {}
+        with self._lock:
+            for (path, _), at in zip(self.requests, self.arrivals, strict=True):
+                if path.startswith(prefix):
+                    found.setdefault(path, []).append(at)
+        return found
+
     def hits(self, path: str) -> list[dict[str, str]]:
         with self._lock:
             return [headers for p, headers in self.requests if p == path]
@@ -93,16 +106,20 @@ class FeedServer:
                 path = self.path
                 with server._lock:
                     server.requests.append((path, dict(self.headers)))
+                    server.arrivals.append(time.time())
                     server.client_ports.append(self.client_address[1])
                     server.in_flight[path] += 1
                     server.most_in_flight[path] = max(
                         server.most_in_flight[path], server.in_flight[path])
+                    server.at_once += 1
+                    server.most_at_once = max(server.most_at_once, server.at_once)
                     route = server.routes.get(path)
                 try:
                     self._route(route)
                 finally:
                     with server._lock:
                         server.in_flight[path] -= 1
+                        server.at_once -= 1
 
             def _route(self, route: Route | None) -> None:
                 if route is None:

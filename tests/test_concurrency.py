@@ -116,3 +116,14 @@ def test_the_pool_holds_twice_its_limit_and_drain_waits_for_them_all() -> None:
     go.set()
     assert handed.wait(2) and drained.wait(5), "room once one ended; drained once all did"
     assert all(f.done() for f in futures)
+
+
+def test_a_poll_with_a_start_time_waits_parked_without_a_thread_and_runs_then() -> None:
+    pool = PollPool(ceiling=2, floor=2)
+    began = time.time()
+    later = [pool.submit(time.time, at=began + delay) for delay in (0.6, 0.3)]
+    now = pool.submit(time.time)
+    assert now.result(timeout=5) - began < 0.2, "a parked poll does not hold a place"
+    pool.drain()
+    assert [f.done() for f in later] == [True, True], "drain waits for parked polls too"
+    assert [round(f.result() - began, 1) for f in later] == [0.6, 0.3], "each at its time"

@@ -6,6 +6,7 @@ production runs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -192,3 +193,43 @@ def test_a_worker_does_not_start_on_a_bad_config(
     assert run.returncode != 0
     assert "feeds[0] (Not Valid): key:" in run.stderr
     assert "feeds[0] (Not Valid): url: must be an http:// or https:// URL" in run.stderr
+
+
+def test_feeds_sharing_a_host_are_polled_at_its_pace_and_never_hold_up_another_host(
+        cluster_for: object, feed_server: FeedServer, redis_client: redis.Redis) -> None:
+    """With the default 5 s tick, 60 feeds on one host go as fast as its limits allow (here
+    2 in flight, 0.4 s apart: 2.5 polls/s, shared by two workers), no faster, while the feeds
+    of a small host beside it keep their 4 s interval."""
+    small = FeedServer().start()
+    try:
+        big_feeds = [{"key": f"big{n}", "interval": 600, "url": feed_server.serve(
+            f"/big/{n}.xml", rss([item(n)]))} for n in range(60)]
+        small_feeds = [{"key": f"small{n}", "interval": 4, "url": small.serve(
+            f"/small/{n}.xml", rss([item(1000 + n)]))} for n in range(3)]
+        big_host = feed_server.url("/").split("/")[2]
+        cluster = cluster_for(  # type: ignore[operator]
+            big_feeds + small_feeds, tick=5.0,
+            hosts={big_host: {"max_concurrent": 2, "min_spacing": 0.4}})
+        logs = [cluster.start("worker", "worker-1"), cluster.start("worker", "worker-2"),
+                cluster.start("beat", "beat")]
+        wait_for(lambda: len(feed_server.arrival_times("/big/")) == 60, 120,
+                 "every feed of the big host polled once", logs)
+        big = sorted(t for times in feed_server.arrival_times("/big/").values() for t in times)
+        small_times = small.arrival_times("/small/")
+    finally:
+        small.stop()
+    first_round = big[:60]
+    span = first_round[-1] - first_round[0]
+    assert 59 * 0.4 - 0.5 <= span <= 59 * 0.4 + 5 + 3, \
+        f"60 polls at 2.5/s take 23.6 s, plus at most a tick: {span:.1f} s"
+    assert min(b - a for a, b in zip(first_round, first_round[5:], strict=False)) >= 5 * 0.4 - 0.2, \
+        "starts at least min_spacing apart (arrival jitter allowed)"
+    assert feed_server.most_at_once <= 2, "never more than max_concurrent in flight"
+    for path, times in small_times.items():
+        inside = [t for t in times if first_round[0] <= t <= first_round[-1]]
+        assert len(inside) >= 3, (path, times)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert max(gaps) <= 4 + 5 + 2.5, f"{path}: interval + one tick at most: {gaps}"
+    assert all("feedwatch.poll" in p.output() for p in logs[:2]), "both workers polled"
+    ids = stream_ids(redis_client)
+    assert len(ids) == len(set(ids)) == 63

@@ -14,9 +14,10 @@ from feedserver import FeedServer, Route, item, rss
 
 from worker import state, status
 from worker.config import FeedConfig, Settings
+from worker.hosts import BUSY_RETRY
 from worker.poll import Poller
 from worker.runtime import Runtime
-from worker.schedule import LEASE_PREFIX, SCHEDULE_KEY
+from worker.schedule import LEASE_PREFIX, Booking
 
 Make = Callable[..., Runtime]
 
@@ -124,16 +125,17 @@ def test_asked_to_wait_pauses_the_whole_host_and_is_no_error(
 
 def test_a_batch_is_polled_at_once_within_the_host_cap(
         runtime_for: Make, feed_server: FeedServer) -> None:
+    """Six feeds of one host allowed three requests at once: three go, and each of the others
+    takes the slot a finished one frees, without going back to the schedule."""
     feeds = [FeedConfig(key=f"f{n}", url=feed_server.serve(f"/f{n}", rss([item(n)]), delay=0.5))
              for n in range(6)]
     runtime = runtime_for(*feeds, host_max_concurrent=3)
     started = time.monotonic()
     outcomes = runtime.poll_batch([f.key for f in feeds])
-    assert time.monotonic() - started < 1.4, "three at once, not one after the other"
-    assert sum(o is not None for o in outcomes) == 3
-    assert sum(len(feed_server.hits(f"/f{n}")) for n in range(6)) == 3
-    waiting = [f.key for f, o in zip(feeds, outcomes, strict=True) if o is None]
-    assert all(0 < due_in(runtime, key) < 2.5 for key in waiting), "tried again soon"
+    took = time.monotonic() - started
+    assert 1.0 <= took < 1.4 + BUSY_RETRY, f"three at once, then three more: {took:.2f} s"
+    assert all(o is not None and o.new == 1 for o in outcomes)
+    assert feed_server.most_at_once == 3
 
 
 @pytest.mark.parametrize(("threads", "rounds"), [(20, 1), (10, 2)])
@@ -179,7 +181,8 @@ def test_a_state_read_before_another_workers_poll_is_read_again_under_the_lease(
     assert runtime.poll("f").new == 1  # type: ignore[union-attr]  # the other worker
     feed_server.serve("/f", rss([item(1), item(2)]))
     assert runtime.poll("f").new == 1  # type: ignore[union-attr]
-    outcome = runtime._poll_leased(feed, stale, runtime.poller)
+    outcome = runtime._poll_leased(feed, stale, runtime.poller,
+                                   Booking("f", "", time.time(), time.time()))
     assert outcome is not None and outcome.status == 304, "sent the newer ETag"
     assert feed_server.hits("/f")[-1].get("If-None-Match")
     assert state.load(redis_client, "f").stories == 2, "nothing counted twice"
@@ -193,10 +196,10 @@ def test_a_feed_that_crashes_costs_nothing_to_the_rest_of_its_batch(
     runtime = runtime_for(*feeds)
     real = Poller.poll
 
-    def poll(self: Poller, feed: FeedConfig, *args: Any) -> Any:
+    def poll(self: Poller, feed: FeedConfig, *args: Any, **options: Any) -> Any:
         if feed.key == "crash":
             raise ConnectionError("lost the Redis server mid-poll")
-        return real(self, feed, *args)
+        return real(self, feed, *args, **options)
 
     monkeypatch.setattr(Poller, "poll", poll)
     outcomes = runtime.poll_batch(["a", "crash", "b"])
@@ -215,7 +218,7 @@ def test_a_poll_that_crashes_shows_in_the_feeds_status(
     assert runtime.poll_batch(["buggy"])[0].new == 1  # type: ignore[union-attr]
     etag = state.load(redis_client, "buggy").etag
 
-    def poll(self: Poller, feed: FeedConfig, *args: Any) -> Any:
+    def poll(self: Poller, feed: FeedConfig, *args: Any, **options: Any) -> Any:
         raise RuntimeError("a bug met by this feed")
 
     monkeypatch.setattr(Poller, "poll", poll)
@@ -247,9 +250,10 @@ def test_a_tick_claims_no_more_than_the_queue_has_room_for(
         runtime_for: Make, redis_client: redis.Redis) -> None:
     """Workers that fall behind do not get a growing backlog: feeds waiting in the broker's
     queue count against a tick's limit, and the rest stay due in the schedule."""
-    feeds = [FeedConfig(key=f"f{n}", url=f"http://127.0.0.1:9/{n}") for n in range(100)]
+    feeds = [FeedConfig(key=f"f{n}", url=f"http://127.0.0.1:{9000 + n}/") for n in range(100)]
     runtime = runtime_for(*feeds)
-    redis_client.zadd(SCHEDULE_KEY, {f.key: 0 for f in feeds})  # all due again
+    for feed in feeds:
+        runtime.schedule.reschedule(feed.key, 0)  # all due again
     redis_client.delete("test:queue")
     redis_client.rpush("test:queue", *range(7))
     claimed = runtime.tick(limit=100, queue="test:queue", feeds_per_task=10)

@@ -91,3 +91,40 @@ def test_429_and_503_with_retry_after_ask_to_wait_other_errors_do_not(
         unsaid = attempt("/429")
         assert isinstance(unsaid, AskedToWait) and now + 59 <= unsaid.until <= now + 62
         assert not isinstance(attempt("/503"), AskedToWait), "a plain 503 is an error"
+
+
+def test_a_host_gets_its_own_limits_else_the_most_specific_domain_s_else_per_host() -> None:
+    settings = parse_settings(settings_from(
+        per_host={"max_concurrent": 4, "min_spacing": 0.2},
+        hosts={"www.youtube.com": {"max_concurrent": 8, "min_spacing": 0.05},
+               "*.substack.com": {"min_spacing": 1.0},
+               "*.eu.substack.com": {"min_spacing": 3.0},
+               "Feeds.Example.org:8443": {"max_concurrent": 1}}))
+    policy = settings.host_policy
+    assert (policy("www.youtube.com").max_concurrent, policy("www.youtube.com").min_spacing) \
+        == (8, 0.05)
+    assert (policy("news.substack.com").max_concurrent, policy("news.substack.com").min_spacing) \
+        == (4, 1.0), "a field left out comes from per_host"
+    assert policy("a.eu.substack.com").min_spacing == 3.0, "the longest domain wins"
+    assert policy("substack.com").min_spacing == 0.2, "*. covers the hosts under it, not itself"
+    assert policy("news.substack.com:8080").min_spacing == 1.0, "whatever the port"
+    assert policy("feeds.example.org:8443").max_concurrent == 1, "a host and port, any case"
+    assert policy("feeds.example.org").max_concurrent == 4
+    assert policy("youtube.com").min_spacing == 0.2
+
+
+def test_bad_host_entries_are_one_clear_message_each() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(settings_from(hosts={
+            "https://www.youtube.com/": {"max_concurrent": 8},
+            "*.substack.com": {"min_spacing": -1, "burst": 3},
+            "ok.example": "fast"}))
+    assert caught.value.problems == [
+        "hosts: 'https://www.youtube.com/': must be a host name such as www.youtube.com, "
+        "or *. and a domain such as *.substack.com",
+        "hosts: '*.substack.com': unknown field 'burst'",
+        "hosts: '*.substack.com': min_spacing: must be seconds >= 0, got -1",
+        "hosts: 'ok.example': must be a mapping such as {min_spacing: 1.0}",
+    ]
+    with pytest.raises(ConfigError, match="hosts: must be a mapping"):
+        parse_settings(settings_from(hosts=["www.youtube.com"]))

@@ -1,4 +1,4 @@
-"""The due-feeds schedule: sync with the config, atomic claims, per-feed leases."""
+"""The due-feeds schedule: sync with the config, claims booked at each host's pace, leases."""
 
 from __future__ import annotations
 
@@ -11,24 +11,38 @@ import pytest
 import redis
 
 from worker import pacing
-from worker.config import FeedConfig, Settings
-from worker.hosts import HostLimits
-from worker.schedule import PLANS_KEY, SCHEDULE_KEY, Schedule
+from worker.config import FeedConfig, HostPolicy, Settings
+from worker.hosts import HostLimits, host_of
+from worker.schedule import LEGACY_SCHEDULE_KEY, PLANS_KEY, Booking, Schedule
 
 SETTINGS = Settings(path="<test>", feeds=())
+UNPACED = HostPolicy(max_concurrent=100, min_spacing=0.0)
+DEFAULT = HostPolicy()
+"""4 in flight, starts 0.2 s apart."""
 
 
-def plans(*feeds: FeedConfig) -> dict[str, str]:
-    return {f.key: pacing.schedule_plan(f, SETTINGS) for f in feeds}
+def plans(*feeds: FeedConfig) -> dict[str, tuple[str, str]]:
+    return {f.key: (pacing.schedule_plan(f, SETTINGS), host_of(f.url)) for f in feeds}
 
 
-def feeds(*keys: str) -> dict[str, str]:
-    """Plans for feeds whose settings never change."""
-    return plans(*(FeedConfig(key=key, url=f"https://{key}.example/feed") for key in keys))
+def feeds(*keys: str, host: str | None = None) -> dict[str, tuple[str, str]]:
+    """Plans for feeds whose settings never change, each on its own host or all on ``host``."""
+    return plans(*(FeedConfig(key=key, url=f"https://{host or key + '.example'}/{key}")
+                   for key in keys))
 
 
-def due_times(client: redis.Redis) -> dict[bytes, float]:
-    return dict(client.zrange(SCHEDULE_KEY, 0, -1, withscores=True))
+def due_times(client: redis.Redis) -> dict[str, float | None]:
+    schedule = Schedule(client, 60)
+    return {key: schedule.next_due(key) for key in sorted(schedule.hosts())}
+
+
+def claim(schedule: Schedule, now: float, limit: int = 1000, horizon: float = 0.0,
+          policy: HostPolicy = UNPACED) -> list[Booking]:
+    return schedule.claim(limit, horizon, lambda _: policy, now=now)
+
+
+def keys(bookings: list[Booking]) -> list[str]:
+    return [b.key for b in bookings]
 
 
 def test_sync_adds_new_feeds_due_now_and_drops_removed_ones(redis_client: redis.Redis) -> None:
@@ -37,7 +51,7 @@ def test_sync_adds_new_feeds_due_now_and_drops_removed_ones(redis_client: redis.
     schedule.reschedule("a", 5000)
     schedule.sync(feeds("a", "c"), now=2000)
     assert due_times(redis_client) == {
-        b"a": 5000.0, b"c": 2000.0}, "a keeps its due time, b is gone, c is due now"
+        "a": 5000.0, "c": 2000.0}, "a keeps its due time, b is gone, c is due now"
     assert sorted(redis_client.hkeys(PLANS_KEY)) == [b"a", b"c"], "b's plan is forgotten"
 
 
@@ -55,20 +69,22 @@ def test_a_feed_whose_url_or_interval_changed_is_due_at_the_sync(
     schedule.reschedule("tagged", 5000)
     new_config = plans(replace(edited, **edit), replace(tagged, tags=("world",)))
     assert schedule.sync(new_config, now=2000) == ["edited"]
-    assert due_times(redis_client) == {b"edited": 2000.0, b"tagged": 5000.0}, \
+    assert due_times(redis_client) == {"edited": 2000.0, "tagged": 5000.0}, \
         "the edited feed is due now; an edit that does not change its polling changes nothing"
     schedule.reschedule("edited", 6000)
     assert schedule.sync(new_config, now=3000) == [], "due once, not at every sync"
-    assert due_times(redis_client) == {b"edited": 6000.0, b"tagged": 5000.0}
+    assert due_times(redis_client) == {"edited": 6000.0, "tagged": 5000.0}
 
 
 def test_feeds_scheduled_before_plans_were_kept_are_not_all_made_due_by_an_upgrade(
         redis_client: redis.Redis) -> None:
-    redis_client.zadd(SCHEDULE_KEY, {"old": 5000})  # as the previous release left it
+    redis_client.zadd(LEGACY_SCHEDULE_KEY, {"old": 5000})  # as a release before hosts left it
     schedule = Schedule(redis_client, lease_seconds=60)
     feed = FeedConfig(key="old", url="https://old.example/feed")
     assert schedule.sync(plans(feed), now=2000) == []
-    assert schedule.next_due("old") == 5000, "keeps its due time"
+    assert schedule.next_due("old") == 5000, "keeps its due time, now under its host"
+    assert schedule.hosts() == {"old": "old.example"}
+    assert not redis_client.exists(LEGACY_SCHEDULE_KEY), "the single schedule is gone"
     assert schedule.sync(plans(replace(feed, interval=60)), now=3000) == ["old"], \
         "its plan was recorded: a later edit is seen"
     assert schedule.next_due("old") == 3000
@@ -79,10 +95,60 @@ def test_a_claim_takes_only_due_feeds_and_hides_them_for_one_lease(
     schedule = Schedule(redis_client, lease_seconds=60)
     schedule.sync(feeds("due", "later"), now=1000)
     schedule.reschedule("later", 1500)
-    assert schedule.claim_due(now=1100) == ["due"]
-    assert schedule.claim_due(now=1100) == [], "claimed feeds are not due again at once"
-    assert schedule.claim_due(now=1159) == []
-    assert schedule.claim_due(now=1161) == ["due"], "a claim whose worker died runs out"
+    assert keys(claim(schedule, now=1100)) == ["due"]
+    assert claim(schedule, now=1100) == [], "claimed feeds are not due again at once"
+    assert claim(schedule, now=1159) == []
+    assert keys(claim(schedule, now=1161)) == ["due"], "a claim whose worker died runs out"
+
+
+def test_a_host_s_feeds_are_booked_at_its_pace_most_overdue_first(
+        redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(feeds(*(f"f{n:02}" for n in range(40)), host="big.example"), now=0)
+    for n in range(40):
+        schedule.reschedule(f"f{n:02}", 1000 - n)  # f39 is the most overdue
+    booked = claim(schedule, now=1000, horizon=5.0, policy=DEFAULT)
+    assert keys(booked) == [f"f{n:02}" for n in range(39, 13, -1)], \
+        "26 starts fit in 5 s at 0.2 s apart: the most overdue"
+    assert [b.start for b in booked] == pytest.approx([1000 + 0.2 * i for i in range(26)])
+    assert {b.host for b in booked} == {"big.example"}
+    assert booked[0].due == 961
+    assert keys(claim(schedule, now=1000, horizon=5.0, policy=DEFAULT)) == [], \
+        "the host is booked until the horizon"
+    later = claim(schedule, now=1005, horizon=5.0, policy=DEFAULT)
+    assert keys(later) == [f"f{n:02}" for n in range(13, -1, -1)], "the rest, in order"
+    assert later[0].start == pytest.approx(1005.2), "after the last booked start"
+
+
+def test_a_host_with_a_long_backlog_does_not_hold_back_other_hosts(
+        redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(feeds(*(f"big{n}" for n in range(10_000)), host="big.example"), now=0)
+    schedule.sync({**feeds(*(f"big{n}" for n in range(10_000)), host="big.example"),
+                   **feeds("small1", "small2")}, now=500)
+    booked = claim(schedule, now=1000, horizon=6.0, policy=DEFAULT)
+    by_host = {host: [b for b in booked if b.host == host] for host in {b.host for b in booked}}
+    assert len(by_host["big.example"]) == 31
+    assert [b.start for b in by_host["small1.example"]] == [1000.0], "polled at once"
+    assert [b.start for b in by_host["small2.example"]] == [1000.0]
+
+
+def test_a_learned_location_moves_the_feed_to_its_new_host(redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(feeds("a", host="old.example"), now=0)
+    schedule.reschedule("a", 100, host="new.example")
+    assert schedule.hosts() == {"a": "new.example"}
+    assert [(b.key, b.host) for b in claim(schedule, now=100)] == [("a", "new.example")]
+    assert claim(schedule, now=100) == []
+
+
+def test_a_paused_host_is_not_booked_until_its_pause_ends(redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    HostLimits(redis_client, lambda _: DEFAULT, request_seconds=10).pause(
+        "paused.example", 1030, now=0)
+    schedule.sync({**feeds("p", host="paused.example"), **feeds("q")}, now=0)
+    assert keys(claim(schedule, now=1000, policy=DEFAULT)) == ["q"]
+    assert keys(claim(schedule, now=1031, policy=DEFAULT)) == ["p"]
 
 
 def test_two_beats_claiming_at_once_never_share_a_feed(redis_url: str,
@@ -93,7 +159,7 @@ def test_two_beats_claiming_at_once_never_share_a_feed(redis_url: str,
     def beat() -> None:
         schedule = Schedule(redis.Redis.from_url(redis_url), 60)
         for _ in range(10):
-            claims.append(schedule.claim_due(limit=30, now=10))
+            claims.append(keys(claim(schedule, now=10, limit=30)))
 
     threads = [threading.Thread(target=beat) for _ in range(4)]
     for t in threads:
@@ -106,7 +172,7 @@ def test_two_beats_claiming_at_once_never_share_a_feed(redis_url: str,
 
 def test_a_lease_admits_one_poller_until_released(redis_client: redis.Redis) -> None:
     schedule = Schedule(redis_client, lease_seconds=60)
-    hosts = HostLimits(redis_client, max_concurrent=10, min_spacing=0, request_seconds=10)
+    hosts = HostLimits(redis_client, lambda _: UNPACED, request_seconds=10)
     first = schedule.lease("feed")
     assert hosts.turn("host", lease=first).granted
     assert hosts.turn("host", lease=schedule.lease("feed")).reason == "leased"
@@ -123,7 +189,7 @@ def test_a_lease_admits_one_poller_until_released(redis_client: redis.Redis) -> 
 
 def test_only_the_holder_renews_a_lease(redis_client: redis.Redis) -> None:
     schedule = Schedule(redis_client, lease_seconds=60)
-    hosts = HostLimits(redis_client, max_concurrent=10, min_spacing=0, request_seconds=10)
+    hosts = HostLimits(redis_client, lambda _: UNPACED, request_seconds=10)
     held = schedule.lease("feed")
     assert hosts.turn("host", lease=held).granted
     redis_client.pexpire(held.key, 1000)
@@ -137,7 +203,7 @@ def test_only_the_holder_renews_a_lease(redis_client: redis.Redis) -> None:
 
 def test_a_turn_refused_for_its_host_does_not_take_the_lease(redis_client: redis.Redis) -> None:
     schedule = Schedule(redis_client, lease_seconds=60)
-    hosts = HostLimits(redis_client, max_concurrent=10, min_spacing=0, request_seconds=10)
+    hosts = HostLimits(redis_client, lambda _: UNPACED, request_seconds=10)
     hosts.pause("host", time.time() + 60)
     assert hosts.turn("host", lease=schedule.lease("feed")).reason == "paused"
     assert hosts.turn("other", lease=schedule.lease("feed")).granted

@@ -15,7 +15,7 @@ from processes import environment
 from worker import state, status
 from worker.config import FeedConfig, Settings, load_settings
 from worker.runtime import Runtime
-from worker.schedule import SCHEDULE_KEY
+from worker.schedule import Schedule
 
 
 def test_status_shows_why_and_broken_lists_only_the_unhealthy(
@@ -64,8 +64,10 @@ def test_status_reads_every_feed_and_names_those_waiting_past_their_due_time(
     feeds = tuple(FeedConfig(key=f"f{n}", url=f"http://127.0.0.1:9/{n}.xml")
                   for n in range(2 * status.CHUNK + 500))
     now = 1_000_000.0
-    redis_client.zadd(SCHEDULE_KEY, {feed.key: now + 100 for feed in feeds})
-    redis_client.zadd(SCHEDULE_KEY, {"f1234": now - 300, "f2400": now - 30})
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync({feed.key: ("plan", "127.0.0.1:9") for feed in feeds}, now=now + 100)
+    schedule.reschedule("f1234", now - 300)
+    schedule.reschedule("f2400", now - 30)
     redis_client.hset(state.feed_key("f2499"), mapping={"stories": 7, "errors": 2})
     rows = status.collect(redis_client, Settings(path="<test>", feeds=feeds), now=now)
     assert [row.key for row in rows] == [feed.key for feed in feeds]

@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="per feed: last poll, result, next due, errors")
     _config_option(status)
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.add_argument("--hosts", action="store_true",
+                        help="per host: feeds, due and late, requests/s, limits, pauses")
     status.add_argument("--broken", action="store_true",
                         help="only the feeds with errors, retired or moved")
     status.set_defaults(handler=cmd_status)
@@ -216,6 +218,13 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     client = connect(redis_url(settings))
+    hosts = status_report.collect_hosts(client, settings)
+    if args.hosts:
+        if args.json:
+            print(json.dumps([row.__dict__ for row in hosts], indent=2))
+        else:
+            print(status_report.render_hosts(hosts))
+        return 0
     rows = status_report.collect(client, settings)
     if args.broken:
         rows = [row for row in rows if not row.healthy]
@@ -223,6 +232,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
     else:
         print(status_report.render(rows))
+        for line in status_report.overload_lines(hosts):
+            print(line)
         print()
         print(consumer_groups.render(consumer_groups.collect(client, settings)))
     return 0

@@ -17,6 +17,8 @@ process whose core is busy would only queue more polls at the interpreter lock.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import math
 import queue
@@ -63,7 +65,10 @@ class PollPool:
     poll waits in the queue, not in a thread, and wakes one thread when it starts. Threads are
     made as the limit first reaches them, and stay. The pool holds at most twice its limit in
     polls, running or queued: :meth:`submit` waits for room beyond that, so a process takes no
-    more work from the broker than it will start soon, and leaves the rest to the others."""
+    more work from the broker than it will start soon, and leaves the rest to the others.
+
+    A poll handed over with a start time (``at``) waits, parked, in one timer thread until
+    then, not in a poll thread: a tick books a host's feeds seconds ahead."""
 
     def __init__(
         self, ceiling: int, floor: int = FLOOR, *, name: str = "poll",
@@ -88,23 +93,54 @@ class PollPool:
         self._threads = 0
         self._window_start, self._cpu_start = clock(), cpu_clock()
         self._polls, self._poll_seconds = 0, 0.0
+        self._parked: list[tuple[float, int, _Work]] = []
+        """Polls waiting for their start time (Unix seconds), earliest first."""
+        self._order = itertools.count()
+        self._park_changed = threading.Condition(lock)
+        self._timer: threading.Thread | None = None
 
-    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
-        """Run ``function(*args)`` in a pool thread, once the pool has room; its future has
-        the result."""
+    def submit(self, function: Callable[..., T], *args: Any, at: float | None = None) -> Future[T]:
+        """Run ``function(*args)`` in a pool thread, once the pool has room and, with ``at``,
+        not before that time (Unix seconds); its future has the result."""
         future: Future[T] = Future()
+        work = _Work(future, function, args)
         with self._changed:
-            while self._held >= 2 * self.limit:
-                self._emptied.wait()
-            self._held += 1
-            self._queue.put(_Work(future, function, args))
-            self._start_threads()
+            if at is not None and at > time.time():
+                heapq.heappush(self._parked, (at, next(self._order), work))
+                self._park_changed.notify()
+                if self._timer is None:
+                    self._timer = threading.Thread(target=self._release_parked,
+                                                   name=f"{self._name}_timer", daemon=True)
+                    self._timer.start()
+            else:
+                self._hand_over(work)
         return future
 
-    def drain(self) -> None:
-        """Wait until every poll handed to the pool has ended."""
+    def _hand_over(self, work: _Work) -> None:
+        """Queue a poll once the pool holds fewer than twice its limit (lock held)."""
+        while self._held >= 2 * self.limit:
+            self._emptied.wait()
+        self._held += 1
+        self._queue.put(work)
+        self._start_threads()
+
+    def _release_parked(self) -> None:
         with self._changed:
-            while self._held:
+            while True:
+                if not self._parked:
+                    self._park_changed.wait()
+                    continue
+                wait = self._parked[0][0] - time.time()
+                if wait > 0:
+                    self._park_changed.wait(wait)
+                    continue
+                self._hand_over(heapq.heappop(self._parked)[2])
+                self._emptied.notify_all()  # a drain waiting for the parked to be handed over
+
+    def drain(self) -> None:
+        """Wait until every poll handed to the pool, parked ones too, has ended."""
+        with self._changed:
+            while self._held or self._parked:
                 self._emptied.wait()
 
     def _start_threads(self) -> None:

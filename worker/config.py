@@ -69,6 +69,19 @@ class FeedConfig:
 
 FULL_TEXT_MODES = ("auto", "always", "never")
 NEAR_DUPLICATE_MODES: tuple[NearDuplicates, ...] = ("annotate", "drop", "off")
+_LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+HOST_PATTERN = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*(:[0-9]+)?$")
+"""A ``hosts:`` key: a host name (with a port, optionally), or ``*.`` and a domain."""
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """How hard feedwatch may press one host, across all its workers."""
+
+    max_concurrent: int = DEFAULT_HOST_MAX_CONCURRENT
+    """Requests in flight to the host at once."""
+    min_spacing: float = DEFAULT_HOST_MIN_SPACING
+    """Seconds between two request starts."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,8 @@ class Settings:
     """Let redirects and article fetches reach loopback, link-local and private addresses."""
     host_max_concurrent: int = DEFAULT_HOST_MAX_CONCURRENT
     host_min_spacing: float = DEFAULT_HOST_MIN_SPACING
+    hosts: tuple[tuple[str, HostPolicy], ...] = ()
+    """The ``hosts:`` section: a pattern (a host, or ``*.`` and a domain) and its policy."""
     default_near_duplicates: NearDuplicates = "annotate"
     pin_processes: bool = True
     """Hold each worker pool process to one CPU core (see worker/affinity.py)."""
@@ -112,6 +127,21 @@ class Settings:
     def near_duplicates(self, feed: FeedConfig) -> NearDuplicates:
         """The feed's ``near_duplicates`` mode, else the default's (see worker/neardup_index.py)."""
         return feed.near_duplicates or self.default_near_duplicates
+
+    def host_policy(self, host: str) -> HostPolicy:
+        """The limits for ``host`` (as :func:`worker.hosts.host_of` gives it): its own entry in
+        ``hosts:``, else the longest ``*.domain`` pattern it is under, else ``per_host``."""
+        name = urlsplit(f"//{host}").hostname or host
+        best: tuple[int, HostPolicy] | None = None
+        for pattern, policy in self.hosts:
+            if pattern in (host, name):
+                return policy
+            suffix = pattern.startswith("*.") and name.endswith(pattern[1:])
+            if suffix and (best is None or len(pattern) > best[0]):
+                best = (len(pattern), policy)
+        if best is not None:
+            return best[1]
+        return HostPolicy(self.host_max_concurrent, self.host_min_spacing)
 
     @property
     def enabled_feeds(self) -> list[FeedConfig]:
@@ -160,6 +190,7 @@ def parse_settings(data: Any, path: str = "<config>") -> Settings:
 _GLOBAL_KEYS = {
     "redis_url", "stream", "data_dir", "retention", "tick", "user_agent", "defaults", "feeds",
     "contact", "allow_private_networks", "per_host", "updates", "pin_processes", "poll_threads",
+    "hosts",
 }
 _DEFAULTS_KEYS = {"interval", "timeout", "max_body_bytes", "min_interval", "max_interval",
                   "near_duplicates"}
@@ -302,7 +333,7 @@ def _read_globals(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
         per_host = {}
     checker.unknown("per_host", per_host, {"max_concurrent", "min_spacing"})
     top = "top level"
-    return {
+    found = {
         "redis_url": checker.value(
             top, data, "redis_url", _redis_url, None, "a redis:// or rediss:// URL"),
         "stream": checker.value(top, data, "stream", _text, "feedwatch:stories", "a name"),
@@ -347,6 +378,38 @@ def _read_globals(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
             "defaults", defaults, "max_body_bytes", _positive_int, DEFAULT_MAX_BODY_BYTES,
             "a whole number of bytes > 0"),
     }
+    base = HostPolicy(found["host_max_concurrent"], found["host_min_spacing"])
+    return {**found, "hosts": _read_hosts(data.get("hosts"), base, checker)}
+
+
+def _read_hosts(
+    raw: Any, base: HostPolicy, checker: _Checker,
+) -> tuple[tuple[str, HostPolicy], ...]:
+    """The ``hosts:`` section; a field an entry leaves out comes from ``per_host`` (``base``)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        checker.problems.append(
+            'hosts: must be a mapping such as {"www.youtube.com": {max_concurrent: 8}}')
+        return ()
+    entries = []
+    for pattern, limits in raw.items():
+        where = f"hosts: {pattern!r}"
+        name = str(pattern).strip().lower()
+        if not HOST_PATTERN.match(name):
+            checker.problems.append(f"{where}: must be a host name such as www.youtube.com, "
+                                    "or *. and a domain such as *.substack.com")
+            continue
+        if not isinstance(limits, dict):
+            checker.problems.append(f"{where}: must be a mapping such as {{min_spacing: 1.0}}")
+            continue
+        checker.unknown(where, limits, {"max_concurrent", "min_spacing"})
+        entries.append((name, HostPolicy(
+            checker.value(where, limits, "max_concurrent", _positive_int,
+                          base.max_concurrent, "a whole number > 0"),
+            checker.value(where, limits, "min_spacing", _non_negative_number,
+                          base.min_spacing, "seconds >= 0"))))
+    return tuple(entries)
 
 
 def _read_feeds(raw: Any, default_interval: int, checker: _Checker) -> list[FeedConfig]:

@@ -52,6 +52,10 @@ class AskedToWait(HTTPStatusError):
         self.until = until
 
 
+class HostUnavailable(FetchError):
+    """The host gave no turn in time (paused, or every slot in flight): nothing was sent."""
+
+
 class BodyTooLarge(FetchError):
     """The body passed the configured size cap."""
 

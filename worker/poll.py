@@ -11,6 +11,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from worker import deadletter, dedupe, fulltext, known_items, neardup_index, par
 from worker.config import FeedConfig, Settings
 from worker.exceptions import AskedToWait, FetchError, ParseError
 from worker.fetch import FetchResult, HttpClient, Validators, fetch
+from worker.hosts import HostLimits, host_of
 from worker.interval import header_minimum
 from worker.normalize import normalize_entry
 from worker.normalize.urls import canonical_url
@@ -65,11 +67,13 @@ def _nothing() -> None:
 class Poller:
     def __init__(
         self, settings: Settings, client: redis.Redis, http: HttpClient,
-        redirect_http: HttpClient | None = None,
+        redirect_http: HttpClient | None = None, turns: HostLimits | None = None,
     ) -> None:
         """``redirect_http`` fetches redirect targets (a client guarded against private
-        networks, see :mod:`worker.netguard`); without it ``http`` follows them too."""
+        networks, see :mod:`worker.netguard`); without it ``http`` follows them too. With
+        ``turns``, each article page waits for its turn on its host like a feed does."""
         self.settings = settings
+        self._turns = turns
         self._client = client
         self._http = http
         self._redirect_http = redirect_http
@@ -79,24 +83,27 @@ class Poller:
     def poll(
         self, feed: FeedConfig, previous: state.FeedState | None = None,
         writes: redis.client.Pipeline | None = None, renew_lease: Callable[[], object] = _nothing,
+        read: Callable[[], object] = _nothing,
     ) -> PollOutcome:
         """Poll ``feed``; ``previous`` is its remembered state when the caller loaded it already.
 
         The feed's new state is written into ``writes`` when given, for the caller to execute
         with the rest of its bookkeeping; otherwise it is written before returning.
         ``renew_lease`` is called before each article page is fetched for full text: each may
-        take up to the fetch timeout, so a poll can outlast the lease it started with."""
+        take up to the fetch timeout, so a poll can outlast the lease it started with.
+        ``read`` is called once a changed document is read, before the work on it: the
+        request is over for its host."""
         previous = previous or state.load(self._client, feed.key)
         if writes is not None:
-            return self._poll(feed, previous, writes, renew_lease)
+            return self._poll(feed, previous, writes, renew_lease, read)
         own = self._client.pipeline(transaction=False)
-        outcome = self._poll(feed, previous, own, renew_lease)
+        outcome = self._poll(feed, previous, own, renew_lease, read)
         own.execute()
         return outcome
 
     def _poll(
         self, feed: FeedConfig, previous: state.FeedState, writes: redis.client.Pipeline,
-        renew_lease: Callable[[], object],
+        renew_lease: Callable[[], object], read: Callable[[], object],
     ) -> PollOutcome:
         url = previous.fetch_url(feed.url)
         # A learned location came from a redirect: it is held to the redirect guard for good.
@@ -119,6 +126,7 @@ class Poller:
         body_hash = hashlib.blake2b(response.content, digest_size=16).hexdigest()
         if body_hash == previous.body_hash and previous.url == feed.url:
             return self._succeeded(writes, feed, previous, response, "unchanged", body_hash)
+        read()
         reading = _Reading.of(response.content, previous.known_items,
                               known_items.fingerprint(feed, self.settings))
         try:
@@ -200,10 +208,14 @@ class Poller:
 
     def _fetch_page(self, url: str) -> tuple[bytes, str]:
         """An article page, fetched like a feed; the URL came from the feed, so through the
-        client guarded against private networks when there is one."""
-        response = fetch(self._redirect_http or self._http, url,
-                         max_bytes=self.settings.max_body_bytes, deadline=self.settings.timeout,
-                         redirect_client=self._redirect_http)
+        client guarded against private networks when there is one, in its turn on its host."""
+        turn: AbstractContextManager[None] = nullcontext()
+        if self._turns is not None:
+            turn = self._turns.request(host_of(url), self.settings.timeout)
+        with turn:
+            response = fetch(self._redirect_http or self._http, url,
+                             max_bytes=self.settings.max_body_bytes,
+                             deadline=self.settings.timeout, redirect_client=self._redirect_http)
         return response.content, response.url
 
     def _succeeded(

@@ -1,36 +1,113 @@
 """When each feed is due, and who may poll it.
 
-Due times live in one sorted set (member: feed key, score: when it is next due, Unix seconds).
-A tick *claims* the due feeds atomically by pushing their score one lease ahead, so a second
-beat's tick does not see them; a poll then holds a per-feed lease key while it runs, so a
-redelivered task never polls a feed another worker is polling. A claimed feed whose worker
-died becomes due again when its lease runs out.
+The schedule is partitioned by host: each host has a sorted set of its feeds (member: feed key,
+score: when it is next due, Unix seconds), and one index holds, for each host, when the tick
+should look at it again. A tick reads the hosts due in the index and, in one Lua call for many
+hosts, *books* each host's most overdue feeds a start time apiece, as many as the host's pace
+allows before the next tick (one start per ``min_spacing``, or per request time over
+``max_concurrent`` when requests take longer), and claims them by pushing their score one lease
+past their start, so a second beat's tick does not see them. A host with 10,000 feeds due gets
+its share of starts and the others theirs in the same tick; its other feeds keep their due
+times, so they come next in order of lateness.
+
+A poll then holds a per-feed lease key while it runs, so a redelivered task never polls a feed
+another worker is polling. A claimed feed whose worker died becomes due again when its claim
+runs out.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import redis
 from redis.typing import EncodableT, FieldT
 
-from worker.hosts import Lease
+from worker.config import HostPolicy
+from worker.hosts import HOST_PREFIX, Lease
 
-SCHEDULE_KEY = "feedwatch:schedule"
+DUE_PREFIX = "feedwatch:due:"
+"""Sorted set per host: its feeds by due time."""
+HOSTS_DUE_KEY = "feedwatch:hosts-due"
+"""Sorted set of hosts by when the tick looks at them again."""
+FEED_HOST_KEY = "feedwatch:feed-host"
+"""Hash: feed key → the host it is scheduled under (its learned location's, after a move)."""
+LEGACY_SCHEDULE_KEY = "feedwatch:schedule"
+"""The single sorted set of releases before the per-host schedule; moved over at a sync."""
 LEASE_PREFIX = "feedwatch:lease:"
 PLANS_KEY = "feedwatch:schedule:plans"
 """Hash of each scheduled feed's plan at the last sync (:func:`worker.pacing.schedule_plan`)."""
 RETIRED_KEY = "feedwatch:retired"
 """Hash of retired feeds: key → the URL that was retired (a new URL in the config revives it)."""
+HOSTS_PER_CALL = 500
+"""Hosts one booking call looks at: a tick over many hosts takes several short calls, so no
+call holds Redis long."""
 
-_CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, key in ipairs(due) do
-  redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[1]) + tonumber(ARGV[2]), key)
+_BOOK = """
+local now, lease, horizon = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local left = tonumber(ARGV[4])
+local index, due_prefix, host_prefix = ARGV[5], ARGV[6], ARGV[7]
+local booked = {}
+for i = 8, #ARGV, 3 do
+  local host, cap, spacing = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local queue, state = due_prefix .. host, host_prefix .. host
+  local h = redis.call('HMGET', state, 'next_start', 'paused_until', 'latency')
+  local paused = tonumber(h[2] or '0')
+  local nxt = math.max(now, tonumber(h[1] or '0'))
+  if paused > now then
+    redis.call('ZADD', index, paused, host)
+  else
+    local step = math.max(spacing, tonumber(h[3] or '0') / cap)
+    local room = 0
+    if left > 0 and nxt <= now + horizon then
+      if step > 0 then room = math.min(left, math.floor((now + horizon - nxt) / step) + 1)
+      else room = left end
+    end
+    if room > 0 then
+      local due = redis.call('ZRANGEBYSCORE', queue, '-inf', now, 'WITHSCORES', 'LIMIT', 0, room)
+      for j = 1, #due, 2 do
+        local start = nxt + ((j - 1) / 2) * step
+        redis.call('ZADD', queue, 'XX', start + lease, due[j])
+        booked[#booked + 1] = due[j]
+        booked[#booked + 1] = host
+        booked[#booked + 1] = tostring(start)
+        booked[#booked + 1] = due[j + 1]
+      end
+      local n = #due / 2
+      if n > 0 then
+        nxt = nxt + n * step
+        left = left - n
+        redis.call('HSET', state, 'next_start', tostring(nxt))
+      end
+    end
+    local first = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+    if #first == 0 then redis.call('ZREM', index, host)
+    else redis.call('ZADD', index, math.max(tonumber(first[2]), nxt - horizon), host) end
+  end
 end
-return due
+return booked
+"""
+
+_FINISH = """
+local feed, due, host = ARGV[1], ARGV[2], ARGV[3]
+local feed_hosts, due_prefix, index = ARGV[4], ARGV[5], ARGV[6]
+if due ~= '' then
+  local scheduled = redis.call('HGET', feed_hosts, feed)
+  if scheduled then
+    if host == '' then host = scheduled end
+    if host ~= scheduled then
+      redis.call('ZREM', due_prefix .. scheduled, feed)
+      redis.call('HSET', feed_hosts, feed, host)
+    end
+    redis.call('ZADD', due_prefix .. host, due, feed)
+    redis.call('ZADD', index, 'LT', due, host)
+  end
+end
+if ARGV[8] and redis.call('GET', ARGV[7]) == ARGV[8] then redis.call('DEL', ARGV[7]) end
+return 1
 """
 
 _RENEW = """
@@ -38,68 +115,142 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
+
+@dataclass(frozen=True)
+class Booking:
+    """A feed claimed by a tick: poll it from ``host`` at ``start``; it was due at ``due``."""
+
+    key: str
+    host: str
+    start: float
+    due: float
+
+    def as_task(self) -> list[str | float]:
+        """The booking as a poll task carries it (JSON)."""
+        return [self.key, self.host, self.start, self.due]
+
+    @classmethod
+    def from_task(cls, item: Booking | str | Sequence[str | float], now: float) -> Booking:
+        """A booking from a poll task; a bare key (a task sent by an older release) starts
+        now."""
+        if isinstance(item, Booking):
+            return item
+        if isinstance(item, str):
+            return cls(item, "", now, now)
+        key, host, start, due = item
+        return cls(str(key), str(host), float(start), float(due))
 
 
 class Schedule:
     def __init__(self, client: redis.Redis, lease_seconds: float) -> None:
         self._client = client
         self.lease_seconds = lease_seconds
-        self._claim = client.register_script(_CLAIM)
+        self._book = client.register_script(_BOOK)
 
-    def sync(self, plans: Mapping[str, str], now: float | None = None) -> list[str]:
-        """Make the schedule hold exactly these feeds (key → plan, see
-        :func:`worker.pacing.schedule_plan`): new ones due now, removed ones gone, and those
-        whose plan changed due now too, so an edit to the config does not wait for the feed's
-        next poll. Return the keys of the changed ones.
+    def sync(self, feeds: Mapping[str, tuple[str, str]], now: float | None = None) -> list[str]:
+        """Make the schedule hold exactly these feeds (key → its plan, see
+        :func:`worker.pacing.schedule_plan`, and the host of its URL): new ones due now, removed
+        ones gone, and those whose plan changed due now too, under their URL's host, so an edit
+        to the config does not wait for the feed's next poll. Return the keys of the changed
+        ones.
 
         A scheduled feed with no plan recorded yet (scheduled by a release that kept none)
-        gets its plan without being made due: an upgrade does not poll every feed at once."""
+        gets its plan without being made due; so do feeds of the single schedule of earlier
+        releases, which keep their due times: an upgrade does not poll every feed at once."""
         due = time.time() if now is None else now
-        scheduled, recorded = self._scheduled_and_plans()
-        changed = sorted(k for k in scheduled & plans.keys()
-                         if k in recorded and recorded[k] != plans[k])
-        added = plans.keys() - scheduled
-        removed = scheduled - plans.keys()
+        scheduled, recorded, legacy = self._read_all()
+        changed = sorted(k for k in scheduled.keys() & feeds.keys()
+                         if k in recorded and recorded[k] != feeds[k][0])
+        added = feeds.keys() - scheduled.keys()
+        removed = scheduled.keys() - feeds.keys()
+        placed: dict[str, dict[str, float]] = defaultdict(dict)
+        for key in added:
+            placed[feeds[key][1]][key] = legacy.get(key, due)
+        for key in changed:
+            placed[feeds[key][1]][key] = due
+        gone: dict[str, list[str]] = defaultdict(list)
+        for key in removed | {k for k in changed if scheduled[k] != feeds[k][1]}:
+            gone[scheduled[key]].append(key)
         with self._client.pipeline() as pipe:
-            if added:
-                pipe.zadd(SCHEDULE_KEY, dict.fromkeys(added, due), nx=True)
-            if changed:
-                pipe.zadd(SCHEDULE_KEY, dict.fromkeys(changed, due), xx=True)
+            for host, keys in gone.items():
+                pipe.zrem(DUE_PREFIX + host, *keys)
             if removed:
-                pipe.zrem(SCHEDULE_KEY, *removed)
-            _record_plans(pipe, plans, recorded)
+                pipe.hdel(FEED_HOST_KEY, *removed)
+            for host, dues in placed.items():
+                pipe.hset(FEED_HOST_KEY, mapping=dict.fromkeys(dues, host))
+                pipe.zadd(DUE_PREFIX + host, dues)
+                pipe.zadd(HOSTS_DUE_KEY, {host: min(dues.values())}, lt=True)
+            if legacy:
+                pipe.delete(LEGACY_SCHEDULE_KEY)
+            _record_plans(pipe, {k: plan for k, (plan, _) in feeds.items()}, recorded)
             pipe.execute()
         return changed
 
-    def _scheduled_and_plans(self) -> tuple[set[str], dict[str, str]]:
-        """The feeds in the schedule and the plans recorded, read in one round trip."""
+    def _read_all(self) -> tuple[dict[str, str], dict[str, str], dict[str, float]]:
+        """The scheduled feeds with their hosts, the plans recorded, and what is left of the
+        single schedule of earlier releases, read in one round trip."""
         with self._client.pipeline() as pipe:
-            pipe.zrange(SCHEDULE_KEY, 0, -1)
+            pipe.hgetall(FEED_HOST_KEY)
             pipe.hgetall(PLANS_KEY)
-            members, plans = pipe.execute()
-        return {k.decode() for k in members}, {k.decode(): v.decode() for k, v in plans.items()}
+            pipe.zrange(LEGACY_SCHEDULE_KEY, 0, -1, withscores=True)
+            hosts, plans, legacy = pipe.execute()
+        return ({k.decode(): v.decode() for k, v in hosts.items()},
+                {k.decode(): v.decode() for k, v in plans.items()},
+                {k.decode(): float(v) for k, v in legacy})
 
-    def claim_due(self, limit: int = 1000, now: float | None = None) -> list[str]:
-        """Claim up to ``limit`` due feeds for one lease; return their keys."""
+    def claim(
+        self, limit: int, horizon: float, policy: Callable[[str], HostPolicy],
+        now: float | None = None,
+    ) -> list[Booking]:
+        """Book and claim up to ``limit`` due feeds, each host's at the pace its ``policy``
+        allows, with starts up to ``horizon`` seconds ahead; hosts that waited longest first."""
         at = time.time() if now is None else now
-        claimed = self._claim(keys=[SCHEDULE_KEY], args=[at, self.lease_seconds, limit])
-        return [k.decode() for k in claimed]
+        due = self._client.zrangebyscore(HOSTS_DUE_KEY, "-inf", at)
+        hosts = [h.decode() for h in due]  # type: ignore[union-attr]
+        bookings: list[Booking] = []
+        for first in range(0, len(hosts), HOSTS_PER_CALL):
+            left = limit - len(bookings)
+            if left <= 0:
+                break
+            args: list[str | float] = [at, self.lease_seconds, horizon, left, HOSTS_DUE_KEY,
+                                       DUE_PREFIX, HOST_PREFIX]
+            for host in hosts[first:first + HOSTS_PER_CALL]:
+                limits = policy(host)
+                args.extend([host, limits.max_concurrent, limits.min_spacing])
+            booked = self._book(keys=[], args=args)
+            bookings.extend(
+                Booking(booked[i].decode(), booked[i + 1].decode(), float(booked[i + 2]),
+                        float(booked[i + 3]))
+                for i in range(0, len(booked), 4))
+        return bookings
+
+    def finish(
+        self, key: str, due_at: float | None = None, host: str = "",
+        lease: tuple[str, str] | None = None, pipe: redis.client.Pipeline | None = None,
+    ) -> None:
+        """After a poll: set the feed's next due time (unless it was removed meanwhile), under
+        ``host`` when it moved there, and give up its lease (key, token) if still held."""
+        args: list[str | float] = [key, "" if due_at is None else due_at, host,
+                                   FEED_HOST_KEY, DUE_PREFIX, HOSTS_DUE_KEY]
+        if lease is not None:
+            args.extend([LEASE_PREFIX + lease[0], lease[1]])
+        # EVAL, not a registered script: a pipeline would check scripts in a round trip
+        (pipe or self._client).eval(_FINISH, 0, *args)
 
     def reschedule(
-        self, key: str, due_at: float, pipe: redis.client.Pipeline | None = None,
+        self, key: str, due_at: float, host: str = "", pipe: redis.client.Pipeline | None = None,
     ) -> None:
         """Set a feed's next due time, unless the feed was removed meanwhile."""
-        (pipe or self._client).zadd(SCHEDULE_KEY, {key: due_at}, xx=True)
+        self.finish(key, due_at, host, pipe=pipe)
 
     def retire(self, key: str, url: str) -> None:
         """Stop polling a feed at this URL: out of the schedule until its URL changes."""
+        host = self._client.hget(FEED_HOST_KEY, key)
         with self._client.pipeline() as pipe:
             pipe.hset(RETIRED_KEY, key, url)
-            pipe.zrem(SCHEDULE_KEY, key)
+            if host is not None:
+                pipe.zrem(DUE_PREFIX + host.decode(), key)  # type: ignore[union-attr]
+            pipe.hdel(FEED_HOST_KEY, key)
             pipe.execute()
 
     def retired(self) -> dict[str, str]:
@@ -113,9 +264,13 @@ class Schedule:
         if names:
             self._client.hdel(RETIRED_KEY, *names)
 
+    def hosts(self) -> dict[str, str]:
+        """Every scheduled feed's host."""
+        found = self._client.hgetall(FEED_HOST_KEY)
+        return {k.decode(): v.decode() for k, v in found.items()}  # type: ignore[union-attr]
+
     def next_due(self, key: str) -> float | None:
-        score = self._client.zscore(SCHEDULE_KEY, key)
-        return float(score) if score is not None else None
+        return due_times(self._client, [key])[key]
 
     def lease(self, key: str, watch: tuple[str, str] | None = None) -> Lease:
         """A new lease for a feed, to be taken with its host's turn (:mod:`worker.hosts`)."""
@@ -128,8 +283,24 @@ class Schedule:
 
     def release(self, key: str, token: str, pipe: redis.client.Pipeline) -> None:
         """Give up a lease, if this token still holds it, with the poll's bookkeeping."""
-        # EVAL, not a registered script: a pipeline would check scripts in a round trip
-        pipe.eval(_RELEASE, 1, LEASE_PREFIX + key, token)
+        self.finish(key, lease=(key, token), pipe=pipe)
+
+
+def due_times(client: redis.Redis, keys: Sequence[str]) -> dict[str, float | None]:
+    """When each feed is next due (None: not scheduled), in two round trips."""
+    hosts: list[bytes | None] = client.hmget(FEED_HOST_KEY, keys)  # type: ignore[assignment]
+    by_host: dict[str, list[str]] = defaultdict(list)
+    for key, host in zip(keys, hosts, strict=True):
+        if host is not None:
+            by_host[host.decode()].append(key)
+    due: dict[str, float | None] = dict.fromkeys(keys)
+    with client.pipeline(transaction=False) as pipe:
+        for host_name, members in by_host.items():
+            pipe.zmscore(DUE_PREFIX + host_name, members)
+        for members, scores in zip(by_host.values(), pipe.execute(), strict=True):
+            due.update((k, float(s) if s is not None else None)
+                       for k, s in zip(members, scores, strict=True))
+    return due
 
 
 def _record_plans(
