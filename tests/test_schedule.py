@@ -215,3 +215,19 @@ def test_reschedule_does_not_bring_back_a_removed_feed(redis_client: redis.Redis
     schedule.sync({}, now=0)
     schedule.reschedule("gone", 100)
     assert schedule.next_due("gone") is None
+
+
+def test_a_feed_due_before_the_next_tick_is_booked_to_start_on_time(
+        redis_client: redis.Redis) -> None:
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(feeds("soon", "later", "now", host="news.example"), now=0)
+    schedule.reschedule("soon", 1003.5)
+    schedule.reschedule("later", 1010)
+    schedule.reschedule("now", 999)
+    booked = claim(schedule, now=1000, horizon=6.0, policy=DEFAULT)
+    assert [(b.key, b.start) for b in booked] == [("now", 1000.0), ("soon", 1003.5)], \
+        "at its due time, not at the tick after it"
+    assert claim(schedule, now=1003.9, horizon=6.0, policy=DEFAULT) == [], \
+        "1010 is past this tick's horizon"
+    assert [(b.key, b.start) for b in claim(schedule, now=1005, horizon=6.0, policy=DEFAULT)] \
+        == [("later", 1010.0)]

@@ -1,14 +1,15 @@
 """When each feed is due, and who may poll it.
 
 The schedule is partitioned by host: each host has a sorted set of its feeds (member: feed key,
-score: when it is next due, Unix seconds), and one index holds, for each host, when the tick
-should look at it again. A tick reads the hosts due in the index and, in one Lua call for many
-hosts, *books* each host's most overdue feeds a start time apiece, as many as the host's pace
-allows before the next tick (one start per ``min_spacing``, or per request time over
-``max_concurrent`` when requests take longer), and claims them by pushing their score one lease
-past their start, so a second beat's tick does not see them. A host with 10,000 feeds due gets
-its share of starts and the others theirs in the same tick; its other feeds keep their due
-times, so they come next in order of lateness.
+score: when it is next due, Unix seconds), and one index holds, for each host, the earliest time
+one of its feeds could start. A tick reads the hosts that could start a feed before the next
+tick and, in one Lua call for many hosts, *books* each host's feeds due by then a start time
+apiece: its due time, or the host's next free start when the host's pace says so (one start per
+``min_spacing``, or per request time over ``max_concurrent`` when requests take longer), most
+overdue first. It claims them by pushing their score one lease past their start, so a second
+beat's tick does not see them. A feed due between two ticks starts on time, not at the next
+tick; a host with 10,000 feeds due gets its share of starts and the others theirs in the same
+tick; its other feeds keep their due times, so they come next in order of lateness.
 
 A poll then holds a per-feed lease key while it runs, so a redelivered task never polls a feed
 another worker is polling. A claimed feed whose worker died becomes due again when its claim
@@ -32,7 +33,8 @@ from worker.hosts import HOST_PREFIX, Lease
 DUE_PREFIX = "feedwatch:due:"
 """Sorted set per host: its feeds by due time."""
 HOSTS_DUE_KEY = "feedwatch:hosts-due"
-"""Sorted set of hosts by when the tick looks at them again."""
+"""Sorted set of hosts by the earliest time one of their feeds could start: the due time of the
+first, or the host's next free start when it is booked further ahead."""
 FEED_HOST_KEY = "feedwatch:feed-host"
 """Hash: feed key → the host it is scheduled under (its learned location's, after a move)."""
 LEGACY_SCHEDULE_KEY = "feedwatch:schedule"
@@ -50,6 +52,7 @@ _BOOK = """
 local now, lease, horizon = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local left = tonumber(ARGV[4])
 local index, due_prefix, host_prefix = ARGV[5], ARGV[6], ARGV[7]
+local horizon_end = now + horizon
 local booked = {}
 for i = 8, #ARGV, 3 do
   local host, cap, spacing = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
@@ -62,30 +65,34 @@ for i = 8, #ARGV, 3 do
   else
     local step = math.max(spacing, tonumber(h[3] or '0') / cap)
     local room = 0
-    if left > 0 and nxt <= now + horizon then
-      if step > 0 then room = math.min(left, math.floor((now + horizon - nxt) / step) + 1)
+    if left > 0 and nxt <= horizon_end then
+      if step > 0 then
+        room = math.min(left, math.floor((horizon_end - nxt) / step + 1e-9) + 1)
       else room = left end
     end
+    local n = 0
     if room > 0 then
-      local due = redis.call('ZRANGEBYSCORE', queue, '-inf', now, 'WITHSCORES', 'LIMIT', 0, room)
+      local due = redis.call('ZRANGEBYSCORE', queue, '-inf', horizon_end, 'WITHSCORES',
+                             'LIMIT', 0, room)
       for j = 1, #due, 2 do
-        local start = nxt + ((j - 1) / 2) * step
+        local start = math.max(nxt, tonumber(due[j + 1]))
+        if start > horizon_end + 0.001 then break end  -- sums of steps round up
         redis.call('ZADD', queue, 'XX', start + lease, due[j])
         booked[#booked + 1] = due[j]
         booked[#booked + 1] = host
         booked[#booked + 1] = tostring(start)
         booked[#booked + 1] = due[j + 1]
+        nxt = start + step
+        n = n + 1
       end
-      local n = #due / 2
       if n > 0 then
-        nxt = nxt + n * step
         left = left - n
         redis.call('HSET', state, 'next_start', tostring(nxt))
       end
     end
     local first = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
     if #first == 0 then redis.call('ZREM', index, host)
-    else redis.call('ZADD', index, math.max(tonumber(first[2]), nxt - horizon), host) end
+    else redis.call('ZADD', index, math.max(tonumber(first[2]), nxt), host) end
   end
 end
 return booked
@@ -202,10 +209,12 @@ class Schedule:
         self, limit: int, horizon: float, policy: Callable[[str], HostPolicy],
         now: float | None = None,
     ) -> list[Booking]:
-        """Book and claim up to ``limit`` due feeds, each host's at the pace its ``policy``
-        allows, with starts up to ``horizon`` seconds ahead; hosts that waited longest first."""
+        """Book and claim up to ``limit`` feeds due within ``horizon`` seconds, each at its due
+        time or, when its host's pace says so, at the host's next free start, until ``horizon``
+        seconds ahead; hosts that waited longest first, and the most overdue feeds first within
+        a host. A feed due before the next tick starts on time, not at that tick."""
         at = time.time() if now is None else now
-        due = self._client.zrangebyscore(HOSTS_DUE_KEY, "-inf", at)
+        due = self._client.zrangebyscore(HOSTS_DUE_KEY, "-inf", at + horizon)
         hosts = [h.decode() for h in due]  # type: ignore[union-attr]
         bookings: list[Booking] = []
         for first in range(0, len(hosts), HOSTS_PER_CALL):
