@@ -14,7 +14,7 @@ from feedserver import FeedServer, Route, item, rss
 
 from worker import state, status
 from worker.config import FeedConfig, Settings
-from worker.hosts import BUSY_RETRY
+from worker.hosts import BUSY_RETRY, host_of
 from worker.poll import Poller
 from worker.runtime import Runtime
 from worker.schedule import LEASE_PREFIX, Booking
@@ -92,6 +92,16 @@ def test_a_permanent_redirect_is_learned_a_temporary_one_never(
     runtime.poll("temp")
     assert len(feed_server.hits("/old.xml")) == old_hits, "the new address is polled directly"
     assert len(feed_server.hits("/temp.xml")) == temp_hits + 1
+
+
+def test_a_feed_that_moved_to_another_host_is_paced_there_from_the_poll_that_learned_it(
+        runtime_for: Make, feed_server: FeedServer) -> None:
+    new = feed_server.serve("/new.xml", rss([item(1)])).replace("127.0.0.1", "localhost")
+    feed_server.routes["/old.xml"] = Route(status=301, headers={"Location": new})
+    runtime = runtime_for(FeedConfig(key="old", url=feed_server.url("/old.xml")))
+    for _ in range(3):
+        runtime.poll("old")
+    assert runtime.schedule.hosts() == {"old": host_of(new)}, "scheduled under its new host"
 
 
 def test_redirects_into_the_private_network_are_refused_unless_allowed(

@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 
 from worker.config import HostPolicy
 from worker.exceptions import HostUnavailable
-from worker.hosts import BUSY_RETRY, HOST_PREFIX, HostLimits, capacity, host_of, load
+from worker.hosts import (
+    BUSY_RETRY,
+    HOST_PREFIX,
+    TARGET_UTILISATION,
+    HostLimits,
+    capacity,
+    host_of,
+    load,
+)
 
 
 def limits(client: redis.Redis, max_concurrent: int = 2, min_spacing: float = 0.5,
@@ -102,11 +110,13 @@ def test_capacity_is_the_tighter_of_spacing_and_slots_over_request_time() -> Non
 
 def test_an_overloaded_host_stretches_every_interval_by_the_same_factor() -> None:
     youtube = load([300.0] * 1200, HostPolicy(4, 0.5), None)
-    assert (youtube.demand, youtube.capacity, youtube.stretch) == pytest.approx((4.0, 2.0, 2.0))
-    assert youtube.late == pytest.approx(300.0), "a round of 1,200 polls takes 600 s, not 300"
+    assert (youtube.demand, youtube.capacity) == pytest.approx((4.0, 2.0))
+    assert youtube.stretch == pytest.approx(4.0 / 1.8), "stretched to fill 90% of 2/s"
+    assert youtube.late == pytest.approx(1200 / 1.8 - 300), \
+        "a round of 1,200 polls takes 667 s, not 300"
     assert youtube.describe("www.youtube.com") == (
         "www.youtube.com: 1,200 feeds need 4.0 requests/s at their intervals; its limits "
-        "allow 2.0; polls run 300 s late")
+        "allow 2.0; intervals stretched 2.22 times to use 90% of that, polls run 367 s late")
     assert load([300.0] * 100, HostPolicy(4, 0.5), None).stretch == 1.0
 
 
@@ -116,9 +126,9 @@ def test_stretched_intervals_fit_the_host_capacity(
         intervals: list[float], slots: int, spacing: float, latency: float | None) -> None:
     found = load(intervals, HostPolicy(slots, spacing), latency)
     stretched = sum(1 / (i * found.stretch) for i in intervals)
-    assert stretched <= found.capacity * (1 + 1e-9)
+    assert stretched <= found.capacity * TARGET_UTILISATION * (1 + 1e-9)
     assert found.stretch >= 1.0
-    if found.demand <= found.capacity:
+    if found.demand <= found.capacity * TARGET_UTILISATION:
         assert found.stretch == 1.0 and found.late == 0.0
 
 
@@ -127,8 +137,8 @@ def test_the_survey_logs_a_change_once_and_the_recovery(redis_client: redis.Redi
     policy = HostPolicy(2, 0.5)
     busy, calm = load([10.0] * 40, policy, None), load([10.0], policy, None)
     assert host.survey({"h": busy}, {"h": 1.0}) == [busy.describe("h")]
-    assert host.readings(["h"])["h"][1] == pytest.approx(2.0)
-    assert host.survey({"h": busy}, {"h": 2.0}) == [], "said once"
-    assert host.survey({"h": calm}, {"h": 2.0}) == [
+    assert host.readings(["h"])["h"][1] == pytest.approx(4.0 / 1.8), "to fill 90% of 2/s"
+    assert host.survey({"h": busy}, {"h": 4.0 / 1.8}) == [], "said once"
+    assert host.survey({"h": calm}, {"h": 4.0 / 1.8}) == [
         "h: its feeds fit its limits again (0.1 requests/s needed, 2.0 allowed)"]
     assert host.readings(["h"])["h"][1] == 1.0

@@ -99,7 +99,9 @@ def test_a_host_gets_its_own_limits_else_the_most_specific_domain_s_else_per_hos
         hosts={"www.youtube.com": {"max_concurrent": 8, "min_spacing": 0.05},
                "*.substack.com": {"min_spacing": 1.0},
                "*.eu.substack.com": {"min_spacing": 3.0},
-               "Feeds.Example.org:8443": {"max_concurrent": 1}}))
+               "Feeds.Example.org:8443": {"max_concurrent": 1},
+               "feeds.example.org": {"max_concurrent": 2},
+               "*.example.org": {"max_concurrent": 3}}))
     policy = settings.host_policy
     assert (policy("www.youtube.com").max_concurrent, policy("www.youtube.com").min_spacing) \
         == (8, 0.05)
@@ -109,7 +111,9 @@ def test_a_host_gets_its_own_limits_else_the_most_specific_domain_s_else_per_hos
     assert policy("substack.com").min_spacing == 0.2, "*. covers the hosts under it, not itself"
     assert policy("news.substack.com:8080").min_spacing == 1.0, "whatever the port"
     assert policy("feeds.example.org:8443").max_concurrent == 1, "a host and port, any case"
-    assert policy("feeds.example.org").max_concurrent == 4
+    assert policy("feeds.example.org").max_concurrent == 2, "its name without the port next"
+    assert policy("feeds.example.org:80").max_concurrent == 2, "before any domain pattern"
+    assert policy("blog.example.org").max_concurrent == 3
     assert policy("youtube.com").min_spacing == 0.2
 
 
@@ -118,12 +122,15 @@ def test_bad_host_entries_are_one_clear_message_each() -> None:
         parse_settings(settings_from(hosts={
             "https://www.youtube.com/": {"max_concurrent": 8},
             "*.substack.com": {"min_spacing": -1, "burst": 3},
+            "*.medium.com:443": {"max_concurrent": 2},
             "ok.example": "fast"}))
+    shape = ("must be a host name such as www.youtube.com (with :port if need be), or *. and "
+             "a domain such as *.substack.com (no port)")
     assert caught.value.problems == [
-        "hosts: 'https://www.youtube.com/': must be a host name such as www.youtube.com, "
-        "or *. and a domain such as *.substack.com",
+        f"hosts: 'https://www.youtube.com/': {shape}",
         "hosts: '*.substack.com': unknown field 'burst'",
         "hosts: '*.substack.com': min_spacing: must be seconds >= 0, got -1",
+        f"hosts: '*.medium.com:443': {shape}",
         "hosts: 'ok.example': must be a mapping such as {min_spacing: 1.0}",
     ]
     with pytest.raises(ConfigError, match="hosts: must be a mapping"):

@@ -68,11 +68,11 @@ def test_a_feed_whose_url_or_interval_changed_is_due_at_the_sync(
     schedule.reschedule("edited", 5000)
     schedule.reschedule("tagged", 5000)
     new_config = plans(replace(edited, **edit), replace(tagged, tags=("world",)))
-    assert schedule.sync(new_config, now=2000) == ["edited"]
+    assert schedule.sync(new_config, now=2000).changed == ["edited"]
     assert due_times(redis_client) == {"edited": 2000.0, "tagged": 5000.0}, \
         "the edited feed is due now; an edit that does not change its polling changes nothing"
     schedule.reschedule("edited", 6000)
-    assert schedule.sync(new_config, now=3000) == [], "due once, not at every sync"
+    assert schedule.sync(new_config, now=3000).changed == [], "due once, not at every sync"
     assert due_times(redis_client) == {"edited": 6000.0, "tagged": 5000.0}
 
 
@@ -81,11 +81,11 @@ def test_feeds_scheduled_before_plans_were_kept_are_not_all_made_due_by_an_upgra
     redis_client.zadd(LEGACY_SCHEDULE_KEY, {"old": 5000})  # as a release before hosts left it
     schedule = Schedule(redis_client, lease_seconds=60)
     feed = FeedConfig(key="old", url="https://old.example/feed")
-    assert schedule.sync(plans(feed), now=2000) == []
+    assert schedule.sync(plans(feed), now=2000).changed == []
     assert schedule.next_due("old") == 5000, "keeps its due time, now under its host"
     assert schedule.hosts() == {"old": "old.example"}
     assert not redis_client.exists(LEGACY_SCHEDULE_KEY), "the single schedule is gone"
-    assert schedule.sync(plans(replace(feed, interval=60)), now=3000) == ["old"], \
+    assert schedule.sync(plans(replace(feed, interval=60)), now=3000).changed == ["old"], \
         "its plan was recorded: a later edit is seen"
     assert schedule.next_due("old") == 3000
 
@@ -177,12 +177,12 @@ def test_a_lease_admits_one_poller_until_released(redis_client: redis.Redis) -> 
     assert hosts.turn("host", lease=first).granted
     assert hosts.turn("host", lease=schedule.lease("feed")).reason == "leased"
     with redis_client.pipeline(transaction=False) as pipe:
-        schedule.release("feed", "someone-elses-token", pipe)
+        schedule.finish("feed", lease=("feed", "someone-elses-token"), pipe=pipe)
         pipe.execute()
     assert hosts.turn("host", lease=schedule.lease("feed")).reason == "leased", \
         "only the holder can release"
     with redis_client.pipeline(transaction=False) as pipe:
-        schedule.release("feed", first.token, pipe)
+        schedule.finish("feed", lease=("feed", first.token), pipe=pipe)
         pipe.execute()
     assert hosts.turn("host", lease=schedule.lease("feed")).granted
 
@@ -231,3 +231,42 @@ def test_a_feed_due_before_the_next_tick_is_booked_to_start_on_time(
         "1010 is past this tick's horizon"
     assert [(b.key, b.start) for b in claim(schedule, now=1005, horizon=6.0, policy=DEFAULT)] \
         == [("later", 1010.0)]
+
+
+def test_a_host_with_no_spacing_and_no_request_time_yet_gets_its_slots_a_tick(
+        redis_client: redis.Redis) -> None:
+    """With nothing to pace by, a tick books as many as the host has slots, not the whole
+    tick's limit: the first requests teach it how long one takes."""
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(feeds(*(f"f{n}" for n in range(50)), host="fast.example"), now=0)
+    booked = claim(schedule, now=1000, horizon=6.0, policy=HostPolicy(4, 0.0))
+    assert len(booked) == 4 and {b.start for b in booked} == {1000.0}
+
+
+def test_a_feed_left_behind_under_its_old_host_is_dropped_not_polled_twice(
+        redis_client: redis.Redis) -> None:
+    """A sync that read the feed's host just before a poll moved it leaves a copy under the
+    old host: booking that host drops the copy, and the feed is booked once, where it is."""
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(feeds("a", host="old.example"), now=0)
+    schedule.reschedule("a", 100, host="new.example")
+    redis_client.zadd("feedwatch:due:old.example", {"a": 50})  # the stale copy
+    redis_client.zadd("feedwatch:hosts-due", {"old.example": 50})
+    assert [(b.key, b.host) for b in claim(schedule, now=100)] == [("a", "new.example")]
+    assert not redis_client.zscore("feedwatch:due:old.example", "a"), "the copy is gone"
+
+
+def test_a_refused_booking_goes_back_only_while_its_claim_is_the_feed_s(
+        redis_client: redis.Redis) -> None:
+    """A worker that got no turn puts the feed back at its due time; but when its claim had
+    run out and a later tick booked the feed again, the newer booking stands."""
+    schedule = Schedule(redis_client, lease_seconds=60)
+    schedule.sync(feeds("a"), now=0)
+    [first] = claim(schedule, now=1000)
+    schedule.reschedule("a", first.due, "a.example", claimed=schedule.claim_of(first))
+    assert schedule.next_due("a") == first.due, "back in its place"
+    [stale] = claim(schedule, now=1000)
+    [again] = claim(schedule, now=1061)  # the claim ran out: booked again
+    schedule.reschedule("a", stale.due, "a.example", claimed=schedule.claim_of(stale))
+    assert schedule.next_due("a") == pytest.approx(1061 + 60), "the newer claim holds"
+    assert again.start == 1061

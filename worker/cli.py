@@ -218,8 +218,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
     client = connect(redis_url(settings))
-    hosts = status_report.collect_hosts(client, settings)
     if args.hosts:
+        hosts = status_report.collect_hosts(client, settings)
         if args.json:
             print(json.dumps([row.__dict__ for row in hosts], indent=2))
         else:
@@ -232,7 +232,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps([row.__dict__ for row in rows], indent=2))
     else:
         print(status_report.render(rows))
-        for line in status_report.overload_lines(hosts):
+        for line in status_report.overload_lines(status_report.collect_hosts(client, settings)):
             print(line)
         print()
         print(consumer_groups.render(consumer_groups.collect(client, settings)))

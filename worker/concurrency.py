@@ -40,6 +40,10 @@ BUSY_CPU = 0.8
 """The share of one core from which a process's CPU counts as busy (no growth)."""
 FLOOR = 64
 """The lowest limit (or ``poll_threads``, when lower): enough for origins on a fast network."""
+PARKED_PER_PLACE = 8
+"""Polls a pool keeps parked for a later start, per place under its limit: a tick's bookings
+reach seconds ahead, so at full speed a process holds several seconds of starts, but not all
+of a backlog the other workers could take."""
 
 
 def next_limit(
@@ -68,7 +72,9 @@ class PollPool:
     more work from the broker than it will start soon, and leaves the rest to the others.
 
     A poll handed over with a start time (``at``) waits, parked, in one timer thread until
-    then, not in a poll thread: a tick books a host's feeds seconds ahead."""
+    then, not in a poll thread: a tick books a host's feeds seconds ahead. The pool parks at
+    most :data:`PARKED_PER_PLACE` polls per place under its limit; :meth:`submit` waits for
+    room beyond that too."""
 
     def __init__(
         self, ceiling: int, floor: int = FLOOR, *, name: str = "poll",
@@ -106,6 +112,8 @@ class PollPool:
         work = _Work(future, function, args)
         with self._changed:
             if at is not None and at > time.time():
+                while len(self._parked) >= PARKED_PER_PLACE * self.limit:
+                    self._emptied.wait()
                 heapq.heappush(self._parked, (at, next(self._order), work))
                 self._park_changed.notify()
                 if self._timer is None:
@@ -113,18 +121,20 @@ class PollPool:
                                                    name=f"{self._name}_timer", daemon=True)
                     self._timer.start()
             else:
-                self._hand_over(work)
+                while self._held >= 2 * self.limit:
+                    self._emptied.wait()
+                self._queue_work(work)
         return future
 
-    def _hand_over(self, work: _Work) -> None:
-        """Queue a poll once the pool holds fewer than twice its limit (lock held)."""
-        while self._held >= 2 * self.limit:
-            self._emptied.wait()
+    def _queue_work(self, work: _Work) -> None:
+        """Queue a poll for the next free place (lock held)."""
         self._held += 1
         self._queue.put(work)
         self._start_threads()
 
     def _release_parked(self) -> None:
+        """The timer thread: queue each parked poll at its start time, whatever the pool
+        holds (it was counted when parked), so a drain never sees it in neither place."""
         with self._changed:
             while True:
                 if not self._parked:
@@ -134,8 +144,12 @@ class PollPool:
                 if wait > 0:
                     self._park_changed.wait(wait)
                     continue
-                self._hand_over(heapq.heappop(self._parked)[2])
-                self._emptied.notify_all()  # a drain waiting for the parked to be handed over
+                work = heapq.heappop(self._parked)[2]
+                try:
+                    self._queue_work(work)
+                except RuntimeError:  # no new thread (the system's limit): the others run it
+                    log.exception("could not start a poll thread")
+                self._emptied.notify_all()  # room to park one more
 
     def drain(self) -> None:
         """Wait until every poll handed to the pool, parked ones too, has ended."""

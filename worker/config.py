@@ -70,8 +70,9 @@ class FeedConfig:
 FULL_TEXT_MODES = ("auto", "always", "never")
 NEAR_DUPLICATE_MODES: tuple[NearDuplicates, ...] = ("annotate", "drop", "off")
 _LABEL = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
-HOST_PATTERN = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*(:[0-9]+)?$")
-"""A ``hosts:`` key: a host name (with a port, optionally), or ``*.`` and a domain."""
+_NAME = rf"{_LABEL}(\.{_LABEL})*"
+HOST_PATTERN = re.compile(rf"^({_NAME}(:[0-9]+)?|\*\.{_NAME})$")
+"""A ``hosts:`` key: a host name (with a port, optionally), or ``*.`` and a domain (any port)."""
 
 
 @dataclass(frozen=True)
@@ -130,17 +131,16 @@ class Settings:
 
     def host_policy(self, host: str) -> HostPolicy:
         """The limits for ``host`` (as :func:`worker.hosts.host_of` gives it): its own entry in
-        ``hosts:``, else the longest ``*.domain`` pattern it is under, else ``per_host``."""
+        ``hosts:`` (with its port, else without), else the longest ``*.domain`` pattern it is
+        under, else ``per_host``."""
         name = urlsplit(f"//{host}").hostname or host
-        best: tuple[int, HostPolicy] | None = None
-        for pattern, policy in self.hosts:
-            if pattern in (host, name):
-                return policy
-            suffix = pattern.startswith("*.") and name.endswith(pattern[1:])
-            if suffix and (best is None or len(pattern) > best[0]):
-                best = (len(pattern), policy)
-        if best is not None:
-            return best[1]
+        entries = dict(self.hosts)
+        for exact in (host, name):
+            if exact in entries:
+                return entries[exact]
+        under = [p for p in entries if p.startswith("*.") and name.endswith(p[1:])]
+        if under:
+            return entries[max(under, key=len)]
         return HostPolicy(self.host_max_concurrent, self.host_min_spacing)
 
     @property
@@ -397,8 +397,9 @@ def _read_hosts(
         where = f"hosts: {pattern!r}"
         name = str(pattern).strip().lower()
         if not HOST_PATTERN.match(name):
-            checker.problems.append(f"{where}: must be a host name such as www.youtube.com, "
-                                    "or *. and a domain such as *.substack.com")
+            checker.problems.append(f"{where}: must be a host name such as www.youtube.com "
+                                    "(with :port if need be), or *. and a domain such as "
+                                    "*.substack.com (no port)")
             continue
         if not isinstance(limits, dict):
             checker.problems.append(f"{where}: must be a mapping such as {{min_spacing: 1.0}}")

@@ -47,6 +47,9 @@ LATENCY_WEIGHT = 0.2
 """Weight of the newest request in the host's moving average of request times."""
 STRETCH_STEP = 0.1
 """A host's stretch is logged again when it moves by this share."""
+TARGET_UTILISATION = 0.9
+"""The share of an overloaded host's capacity its stretched feeds fill: at all of it, any
+slow answer starts a queue that never drains."""
 
 _START = """
 local now, token = tonumber(ARGV[1]), ARGV[2]
@@ -143,19 +146,22 @@ class Load:
 
     @property
     def stretch(self) -> float:
-        """The factor every feed's interval is stretched by so that demand fits capacity."""
-        return max(1.0, self.demand / self.capacity) if self.capacity > 0 else 1.0
+        """The factor every feed's interval is stretched by so that demand fits
+        :data:`TARGET_UTILISATION` of capacity."""
+        usable = self.capacity * TARGET_UTILISATION
+        return max(1.0, self.demand / usable) if usable > 0 else 1.0
 
     @property
     def late(self) -> float:
         """How many seconds later than their intervals say the feeds are polled, on average."""
         if self.stretch <= 1.0 or self.demand <= 0:
             return 0.0
-        return self.feeds / self.capacity - self.feeds / self.demand
+        return self.feeds / (self.demand / self.stretch) - self.feeds / self.demand
 
     def describe(self, host: str) -> str:
         return (f"{host}: {self.feeds:,} feeds need {self.demand:.1f} requests/s at their "
-                f"intervals; its limits allow {self.capacity:.1f}; polls run "
+                f"intervals; its limits allow {self.capacity:.1f}; intervals stretched "
+                f"{self.stretch:.2f} times to use {TARGET_UTILISATION:.0%} of that, polls run "
                 f"{self.late:,.0f} s late")
 
 
@@ -255,10 +261,6 @@ class HostLimits:
         """Let nobody fetch from ``host`` before ``until`` (Unix seconds), for ``reason``."""
         self._pause(keys=[HOST_PREFIX + host], args=[
             until, time.time() if now is None else now, reason, HOST_STATE_SECONDS])
-
-    def paused_until(self, host: str) -> float | None:
-        value = self._client.hget(HOST_PREFIX + host, "paused_until")
-        return float(value) if value else None
 
     def readings(self, hosts: Sequence[str]) -> dict[str, tuple[float | None, float]]:
         """Each host's moving average of request times (None before the first) and its

@@ -56,8 +56,7 @@ class Runtime:
         self.settings = settings or load_settings()
         self._mtime = _mtime(self.settings.path)
         self.client = connect(redis_url(self.settings), threads=self.settings.poll_threads)
-        self.schedule = Schedule(
-            self.client, lease_seconds=2 * self.settings.timeout + 30 + self.patience)
+        self.schedule = Schedule(self.client, lease_seconds=self._lease_seconds())
         self.hosts = self._host_limits()
         self._http: list[HttpClient] = []
         self._poller: Poller | None = None
@@ -70,6 +69,11 @@ class Runtime:
         that has not ended, another worker's article fetch) before it goes back to the
         schedule, in its place, for the next tick."""
         return max(self.settings.tick, 1.0)
+
+    def _lease_seconds(self) -> float:
+        """How long a claim and a lease hold a feed: its patience for a turn, then two
+        timeouts (the feed and one article) and a margin."""
+        return 2 * self.settings.timeout + 30 + self.patience
 
     def tick(
         self, limit: int = TICK_LIMIT, queue: str | None = None, feeds_per_task: int = 1,
@@ -120,8 +124,8 @@ class Runtime:
         ended is polled again when its claim in the schedule runs out.
 
         The remembered states of the whole batch are read in one round trip to Redis; each
-        feed then takes one to get its lease and its host's turn, and one for its
-        bookkeeping."""
+        feed then takes one to get its lease and its host's turn, one to free the host's slot
+        once its document is read, and one for its bookkeeping."""
         self._reload()
         poller = self.poller
         now = time.time()
@@ -187,6 +191,10 @@ class Runtime:
         document is read, before it is parsed and published. A poll that raises (a bug) is
         recorded as the feed's error, so that ``feedwatch status --broken`` shows it, and the
         feed is polled again at its interval."""
+        if booking.host and time.time() > booking.start + self.schedule.lease_seconds:
+            log.warning("%s: its booked start passed a lease ago, not polled: the tick books it "
+                        "again (workers are falling behind)", feed.key)
+            return None
         lease = self.schedule.lease(feed.key, watch=state.poll_marker(feed.key))
         host = host_of(before.fetch_url(feed.url))
         turn = self.hosts.take(host, booking.start + self.patience, lease)
@@ -216,7 +224,9 @@ class Runtime:
                     self.hosts.done(host, held.pop(), writes)
             if outcome.wait_until is not None:
                 self.hosts.pause(host, outcome.wait_until, outcome.error or "asked to wait")
-            next_due = self._pace(feed, before, outcome, turn, writes)
+            next_due, learned = self._pace(feed, before, outcome, turn, writes)
+            if learned is not None:
+                host = host_of(learned)
             return outcome
         finally:
             state.mark_polled(writes, feed.key, lease.token)
@@ -232,15 +242,16 @@ class Runtime:
             return
         log.debug("%s: host %s %s, polled later", feed.key, host, turn.reason)
         due = turn.at + random.uniform(0, 1) if turn.reason == "paused" else booking.due
-        self.schedule.reschedule(feed.key, due, host)
+        self.schedule.reschedule(feed.key, due, host, claimed=self.schedule.claim_of(booking))
 
     def _pace(
         self, feed: FeedConfig, before: state.FeedState, outcome: PollOutcome, turn: Turn,
         writes: redis.client.Pipeline,
-    ) -> float | None:
+    ) -> tuple[float | None, str | None]:
         """Save what the poll means for the feed's pacing (into ``writes``) and return its
         next due time, its delay stretched by its host's overload (the state keeps the interval
-        the feed itself asks for); None when the feed is retired."""
+        the feed itself asks for; None when the feed is retired), and the address it learned
+        it moved to, if it did."""
         decision = pacing.decide(feed, self.settings, before, outcome, time.time())
         state.save_pacing(writes, feed.key, decision.fields, before)
         if decision.learned:
@@ -250,11 +261,11 @@ class Runtime:
             log.warning("%s: retired, no longer polled: %s (a new url in the config revives it)",
                         feed.key, decision.retired)
             self.schedule.retire(feed.key, feed.url)
-            return None
+            return None, None
         plan = decision.plan
         if turn.stretch > 1.0:
             plan = dataclasses.replace(plan, delay=plan.delay * turn.stretch)
-        return interval.next_poll(plan, feed.key, turn.at, time.time())
+        return interval.next_poll(plan, feed.key, turn.at, time.time()), decision.learned
 
     def _sync(self) -> None:
         """The schedule holds the enabled feeds, less those retired at their current URL; those
@@ -263,21 +274,21 @@ class Runtime:
         feeds = self.settings.enabled_feeds
         self.schedule.revive(f.key for f in feeds if retired.get(f.key, f.url) != f.url)
         scheduled = [f for f in feeds if retired.get(f.key) != f.url]
-        changed = self.schedule.sync({
+        synced = self.schedule.sync({
             f.key: (pacing.schedule_plan(f, self.settings), host_of(f.url)) for f in scheduled})
+        changed = synced.changed
         if changed:
             log.info("%d feed(s) changed in the config, due now: %s", len(changed),
                      ", ".join(changed[:10]) + (", ..." if len(changed) > 10 else ""))
-        self._survey_hosts(scheduled)
+        self._survey_hosts(scheduled, synced.hosts)
 
-    def _survey_hosts(self, feeds: list[FeedConfig]) -> None:
+    def _survey_hosts(self, feeds: list[FeedConfig], placed: dict[str, str]) -> None:
         """Find the hosts whose feeds need more requests than their limits allow, and record
         by how much each must stretch its feeds' intervals; log each change once.
 
         A host whose feeds could not overload it even at their shortest intervals is cleared
         without reading a state; for the others, the interval each feed is at now counts."""
         by_host: dict[str, list[FeedConfig]] = defaultdict(list)
-        placed = self.schedule.hosts()
         for feed in feeds:
             by_host[placed.get(feed.key, host_of(feed.url))].append(feed)
         readings = self.hosts.readings(list(by_host))
@@ -334,6 +345,7 @@ class Runtime:
             http.close()
         self._http, self._poller = [], None
         self.hosts = self._host_limits()
+        self.schedule.lease_seconds = self._lease_seconds()
         log.info("config reloaded: %d feeds", len(self.settings.feeds))
         return True
 

@@ -51,10 +51,10 @@ call holds Redis long."""
 _BOOK = """
 local now, lease, horizon = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local left = tonumber(ARGV[4])
-local index, due_prefix, host_prefix = ARGV[5], ARGV[6], ARGV[7]
+local index, due_prefix, host_prefix, feed_hosts = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local horizon_end = now + horizon
 local booked = {}
-for i = 8, #ARGV, 3 do
+for i = 9, #ARGV, 3 do
   local host, cap, spacing = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local queue, state = due_prefix .. host, host_prefix .. host
   local h = redis.call('HMGET', state, 'next_start', 'paused_until', 'latency')
@@ -68,7 +68,7 @@ for i = 8, #ARGV, 3 do
     if left > 0 and nxt <= horizon_end then
       if step > 0 then
         room = math.min(left, math.floor((horizon_end - nxt) / step + 1e-9) + 1)
-      else room = left end
+      else room = math.min(left, cap) end  -- no spacing, no latency known yet
     end
     local n = 0
     if room > 0 then
@@ -77,13 +77,17 @@ for i = 8, #ARGV, 3 do
       for j = 1, #due, 2 do
         local start = math.max(nxt, tonumber(due[j + 1]))
         if start > horizon_end + 0.001 then break end  -- sums of steps round up
-        redis.call('ZADD', queue, 'XX', start + lease, due[j])
-        booked[#booked + 1] = due[j]
-        booked[#booked + 1] = host
-        booked[#booked + 1] = tostring(start)
-        booked[#booked + 1] = due[j + 1]
-        nxt = start + step
-        n = n + 1
+        if redis.call('HGET', feed_hosts, due[j]) ~= host then
+          redis.call('ZREM', queue, due[j])  -- left behind by a move during a sync
+        else
+          redis.call('ZADD', queue, 'XX', start + lease, due[j])
+          booked[#booked + 1] = due[j]
+          booked[#booked + 1] = host
+          booked[#booked + 1] = tostring(start)
+          booked[#booked + 1] = due[j + 1]
+          nxt = start + step
+          n = n + 1
+        end
       end
       if n > 0 then
         left = left - n
@@ -100,9 +104,15 @@ return booked
 
 _FINISH = """
 local feed, due, host = ARGV[1], ARGV[2], ARGV[3]
-local feed_hosts, due_prefix, index = ARGV[4], ARGV[5], ARGV[6]
+local feed_hosts, due_prefix, index, claimed = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 if due ~= '' then
   local scheduled = redis.call('HGET', feed_hosts, feed)
+  if scheduled and claimed ~= '' then  -- only while the claim is the one we hold
+    local score = redis.call('ZSCORE', due_prefix .. scheduled, feed)
+    if not score or math.abs(tonumber(score) - tonumber(claimed)) > 0.001 then
+      scheduled = false
+    end
+  end
   if scheduled then
     if host == '' then host = scheduled end
     if host ~= scheduled then
@@ -113,7 +123,7 @@ if due ~= '' then
     redis.call('ZADD', index, 'LT', due, host)
   end
 end
-if ARGV[8] and redis.call('GET', ARGV[7]) == ARGV[8] then redis.call('DEL', ARGV[7]) end
+if ARGV[9] and redis.call('GET', ARGV[8]) == ARGV[9] then redis.call('DEL', ARGV[8]) end
 return 1
 """
 
@@ -148,18 +158,26 @@ class Booking:
         return cls(str(key), str(host), float(start), float(due))
 
 
+@dataclass(frozen=True)
+class Synced:
+    """What a sync did: the feeds whose plan changed (now due), and every feed's host."""
+
+    changed: list[str]
+    hosts: dict[str, str]
+
+
 class Schedule:
     def __init__(self, client: redis.Redis, lease_seconds: float) -> None:
         self._client = client
         self.lease_seconds = lease_seconds
         self._book = client.register_script(_BOOK)
 
-    def sync(self, feeds: Mapping[str, tuple[str, str]], now: float | None = None) -> list[str]:
+    def sync(self, feeds: Mapping[str, tuple[str, str]], now: float | None = None) -> Synced:
         """Make the schedule hold exactly these feeds (key → its plan, see
         :func:`worker.pacing.schedule_plan`, and the host of its URL): new ones due now, removed
         ones gone, and those whose plan changed due now too, under their URL's host, so an edit
         to the config does not wait for the feed's next poll. Return the keys of the changed
-        ones.
+        ones, and each feed's host after the sync.
 
         A scheduled feed with no plan recorded yet (scheduled by a release that kept none)
         gets its plan without being made due; so do feeds of the single schedule of earlier
@@ -191,7 +209,9 @@ class Schedule:
                 pipe.delete(LEGACY_SCHEDULE_KEY)
             _record_plans(pipe, {k: plan for k, (plan, _) in feeds.items()}, recorded)
             pipe.execute()
-        return changed
+        hosts = {k: h for k, h in scheduled.items() if k not in removed}
+        hosts.update((key, host) for host, dues in placed.items() for key in dues)
+        return Synced(changed, hosts)
 
     def _read_all(self) -> tuple[dict[str, str], dict[str, str], dict[str, float]]:
         """The scheduled feeds with their hosts, the plans recorded, and what is left of the
@@ -214,7 +234,7 @@ class Schedule:
         seconds ahead; hosts that waited longest first, and the most overdue feeds first within
         a host. A feed due before the next tick starts on time, not at that tick."""
         at = time.time() if now is None else now
-        due = self._client.zrangebyscore(HOSTS_DUE_KEY, "-inf", at + horizon)
+        due = self._client.zrangebyscore(HOSTS_DUE_KEY, "-inf", at + horizon, 0, limit)
         hosts = [h.decode() for h in due]  # type: ignore[union-attr]
         bookings: list[Booking] = []
         for first in range(0, len(hosts), HOSTS_PER_CALL):
@@ -222,7 +242,7 @@ class Schedule:
             if left <= 0:
                 break
             args: list[str | float] = [at, self.lease_seconds, horizon, left, HOSTS_DUE_KEY,
-                                       DUE_PREFIX, HOST_PREFIX]
+                                       DUE_PREFIX, HOST_PREFIX, FEED_HOST_KEY]
             for host in hosts[first:first + HOSTS_PER_CALL]:
                 limits = policy(host)
                 args.extend([host, limits.max_concurrent, limits.min_spacing])
@@ -236,21 +256,30 @@ class Schedule:
     def finish(
         self, key: str, due_at: float | None = None, host: str = "",
         lease: tuple[str, str] | None = None, pipe: redis.client.Pipeline | None = None,
+        claimed: float | None = None,
     ) -> None:
         """After a poll: set the feed's next due time (unless it was removed meanwhile), under
-        ``host`` when it moved there, and give up its lease (key, token) if still held."""
+        ``host`` when it moved there, and give up its lease (key, token) if still held. With
+        ``claimed``, the due time a tick's claim gave the feed, only while the feed still has
+        it: a claim that ran out and was booked again belongs to the newer booking."""
         args: list[str | float] = [key, "" if due_at is None else due_at, host,
-                                   FEED_HOST_KEY, DUE_PREFIX, HOSTS_DUE_KEY]
+                                   FEED_HOST_KEY, DUE_PREFIX, HOSTS_DUE_KEY,
+                                   "" if claimed is None else claimed]
         if lease is not None:
             args.extend([LEASE_PREFIX + lease[0], lease[1]])
         # EVAL, not a registered script: a pipeline would check scripts in a round trip
         (pipe or self._client).eval(_FINISH, 0, *args)
 
     def reschedule(
-        self, key: str, due_at: float, host: str = "", pipe: redis.client.Pipeline | None = None,
+        self, key: str, due_at: float, host: str = "", claimed: float | None = None,
     ) -> None:
-        """Set a feed's next due time, unless the feed was removed meanwhile."""
-        self.finish(key, due_at, host, pipe=pipe)
+        """Set a feed's next due time, unless the feed was removed meanwhile (or, with
+        ``claimed``, claimed again since)."""
+        self.finish(key, due_at, host, claimed=claimed)
+
+    def claim_of(self, booking: Booking) -> float | None:
+        """The due time the tick's claim gave a booked feed (None for a bare key)."""
+        return booking.start + self.lease_seconds if booking.host else None
 
     def retire(self, key: str, url: str) -> None:
         """Stop polling a feed at this URL: out of the schedule until its URL changes."""
@@ -289,10 +318,6 @@ class Schedule:
         """Start a held lease's time again; False when it is no longer held by its token."""
         return bool(self._client.eval(
             _RENEW, 1, lease.key, lease.token, lease.milliseconds))
-
-    def release(self, key: str, token: str, pipe: redis.client.Pipeline) -> None:
-        """Give up a lease, if this token still holds it, with the poll's bookkeeping."""
-        self.finish(key, lease=(key, token), pipe=pipe)
 
 
 def due_times(client: redis.Redis, keys: Sequence[str]) -> dict[str, float | None]:
