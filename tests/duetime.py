@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from worker.runtime import Runtime
+from worker.service.runtime import Runtime
 
 
 def due_in(runtime: Runtime, key: str) -> float:

@@ -1,4 +1,4 @@
-"""What every story of every feed must satisfy: used by tests/test_feed_files.py on the feeds
+"""What every story of every feed must satisfy: used by tests/parse/test_feed_files.py on the feeds
 copied into tests/, and by bench/corpus_check.py on the whole shared corpus."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 from worker.config import FeedConfig
 from worker.exceptions import ParseError
+from worker.normalize.entries import normalize_all
 from worker.parse import parse_feed
-from worker.poll import normalize_all
-from worker.types import Story
+from worker.story import Story
 
 # Tags of the HTML that carries feed text. Other tag-like text (<Account>, <description>,
 # <meta> in a post about Go modules) is what authors wrote inside <code>: text, not markup.

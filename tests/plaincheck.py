@@ -1,5 +1,5 @@
 """The fast reader of plain RSS and Atom (worker/parse/plain/) must give the stories feedparser
-gives: used by tests/test_plain.py on the feeds copied into tests/ and on generated
+gives: used by tests/parse/test_plain.py on the feeds copied into tests/ and on generated
 documents, and by bench/plain_check.py on the whole shared corpus."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from worker.config import FeedConfig
+from worker.normalize.entries import normalize_entries
 from worker.parse import ParsedFeed, from_feedparser
 from worker.parse.feedparser_adapter import run_feedparser
 from worker.parse.plain import read_plain
-from worker.poll import normalize_entries
 
 CHANNEL_FIELDS = ("title", "link", "language", "version", "poll_minimum", "problem")
 

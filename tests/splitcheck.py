@@ -1,5 +1,5 @@
 """Reading a feed document cut down to some of its items must give the same stories as reading
-it whole: used by tests/test_split.py on the feeds copied into tests/, and by
+it whole: used by tests/parse/test_split.py on the feeds copied into tests/, and by
 bench/split_check.py on the whole shared corpus."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from datetime import datetime
 
 from worker.config import FeedConfig
 from worker.exceptions import ParseError
+from worker.normalize.entries import normalize_entries
 from worker.parse import ParsedFeed, parse_feed
 from worker.parse.split import split_items
-from worker.poll import normalize_entries
 
 CHANNEL_FIELDS = ("title", "link", "language", "version", "poll_minimum")
 

@@ -12,12 +12,14 @@ import redis
 from duetime import due_in
 from feedserver import FeedServer, Route, item, rss
 
-from worker import state, status
+from worker import state
+from worker.cli import status
 from worker.config import FeedConfig, Settings
-from worker.hosts import BUSY_RETRY, host_of
+from worker.keys import LEASE_PREFIX
 from worker.poll import Poller
-from worker.runtime import Runtime
-from worker.schedule import LEASE_PREFIX, Booking
+from worker.schedule import Booking
+from worker.schedule.hosts import BUSY_RETRY, host_of
+from worker.service.runtime import Runtime
 
 Make = Callable[..., Runtime]
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from worker.exceptions import ConfigError
+from worker.keys import DEFAULT_STREAM
 
 NearDuplicates = Literal["annotate", "drop", "off"]
 """``near_duplicates`` modes: mark copies of earlier stories, leave them out, or do not look."""
@@ -36,9 +37,8 @@ DEFAULT_HOST_MAX_CONCURRENT = 4
 DEFAULT_HOST_MIN_SPACING = 0.2
 DEFAULT_POLL_THREADS = 256
 """The most feeds one worker process polls at once; it polls as many as its origins need, 64
-at least (see :mod:`worker.concurrency`). A poll mostly waits (for the origin, for its host's
-turn): with origins taking a second, two processes held at 64 reached 121 polls/s, and with
-the limit free to rise to 256, 310 (bench/RESULTS.md)."""
+at least (see :mod:`worker.service.concurrency`). A poll mostly waits (for the origin, for its
+host's turn), so with origins that answer slowly the limit rises towards this ceiling."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,8 @@ class FeedConfig:
     tags: tuple[str, ...] = ()
     enabled: bool = True
     updates: bool = True
-    """Publish a story again, as ``updated``, when its content changes (see worker.revision)."""
+    """Publish a story again, as ``updated``, when its content changes (see
+    :mod:`worker.publish.revision`)."""
     timezone: str = "UTC"
     """IANA zone name; dates in the feed that name no zone are taken in it."""
     full_text: str = "auto"
@@ -92,7 +93,7 @@ class Settings:
     path: str
     feeds: tuple[FeedConfig, ...]
     redis_url: str | None = None
-    stream: str = "feedwatch:stories"
+    stream: str = DEFAULT_STREAM
     data_dir: str = "var"
     retention_max_length: int = 100_000
     retention_max_age_days: float = 30.0
@@ -117,7 +118,7 @@ class Settings:
     """The ``hosts:`` section: a pattern (a host, or ``*.`` and a domain) and its policy."""
     default_near_duplicates: NearDuplicates = "annotate"
     pin_processes: bool = True
-    """Hold each worker pool process to one CPU core (see worker/affinity.py)."""
+    """Hold each worker pool process to one CPU core (see worker/service/affinity.py)."""
     poll_threads: int = DEFAULT_POLL_THREADS
     """The most feeds one worker process polls at once; read when the process starts."""
     feed_by_key: dict[str, FeedConfig] = field(default_factory=dict, compare=False, repr=False)
@@ -126,13 +127,14 @@ class Settings:
         self.feed_by_key.update({f.key: f for f in self.feeds})
 
     def near_duplicates(self, feed: FeedConfig) -> NearDuplicates:
-        """The feed's ``near_duplicates`` mode, else the default's (see worker/neardup_index.py)."""
+        """The feed's ``near_duplicates`` mode, else the default's (see
+        :mod:`worker.dedupe.neardup_index`)."""
         return feed.near_duplicates or self.default_near_duplicates
 
     def host_policy(self, host: str) -> HostPolicy:
-        """The limits for ``host`` (as :func:`worker.hosts.host_of` gives it): its own entry in
-        ``hosts:`` (with its port, else without), else the longest ``*.domain`` pattern it is
-        under, else ``per_host``."""
+        """The limits for ``host`` (as :func:`worker.schedule.hosts.host_of` gives it): its own
+        entry in ``hosts:`` (with its port, else without), else the longest ``*.domain``
+        pattern it is under, else ``per_host``."""
         name = urlsplit(f"//{host}").hostname or host
         entries = dict(self.hosts)
         for exact in (host, name):
@@ -336,7 +338,7 @@ def _read_globals(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
     found = {
         "redis_url": checker.value(
             top, data, "redis_url", _redis_url, None, "a redis:// or rediss:// URL"),
-        "stream": checker.value(top, data, "stream", _text, "feedwatch:stories", "a name"),
+        "stream": checker.value(top, data, "stream", _text, DEFAULT_STREAM, "a name"),
         "data_dir": checker.value(top, data, "data_dir", _text, "var", "a folder path"),
         "tick": checker.value(top, data, "tick", _positive_number, 5.0, "seconds > 0"),
         "user_agent": _user_agent(data, checker),

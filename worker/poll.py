@@ -19,45 +19,23 @@ from zoneinfo import ZoneInfo
 
 import redis
 
-from worker import deadletter, dedupe, fulltext, known_items, neardup_index, partial, state
+from worker import dedupe, fulltext, state
 from worker.config import FeedConfig, Settings
+from worker.dedupe import neardup_index
 from worker.exceptions import AskedToWait, FetchError, ParseError
 from worker.fetch import FetchResult, HttpClient, Validators, fetch
-from worker.hosts import HostLimits, host_of
-from worker.interval import header_minimum
-from worker.normalize import normalize_entry
+from worker.hints import header_minimum
+from worker.normalize.entries import Failure, normalize_entries
 from worker.normalize.urls import canonical_url
-from worker.parse import ParsedFeed, parse_feed
+from worker.outcome import PollOutcome
+from worker.parse import ParsedFeed, known_items, parse_feed, partial
 from worker.parse.split import split_items
-from worker.publish import Publisher
-from worker.revision import field_digests
-from worker.types import Story
+from worker.publish import Publisher, deadletter
+from worker.publish.revision import field_digests
+from worker.schedule.hosts import HostLimits, host_of
+from worker.story import Story
 
 log = logging.getLogger("feedwatch.poll")
-
-
-@dataclass(frozen=True)
-class PollOutcome:
-    """What one poll did, for logs and tests."""
-
-    feed: str
-    result: str
-    """"new" (a body was read), "not modified" (304), "unchanged" (same body), or "error"."""
-    entries: int = 0
-    read: int = 0
-    """How many entries were parsed: fewer than ``entries`` when known items were skipped."""
-    new: int = 0
-    error: str | None = None
-    status: int | None = None
-    """The HTTP status of the answer, when there was one."""
-    moved_to: str | None = None
-    """Where permanent redirects (301/308) led, when they did."""
-    wait_until: float | None = None
-    """For "asked to wait": when the server wants to hear from us again (Unix seconds)."""
-    publisher_minimum: tuple[float, str] | None = None
-    """The shortest interval the response headers ask for (max-age, Expires), with its source."""
-    document_minimum: tuple[float, str] | None = None
-    """For "new": the shortest interval the feed document asks for (<ttl>, sy:updatePeriod)."""
 
 
 def _nothing() -> None:
@@ -70,7 +48,7 @@ class Poller:
         redirect_http: HttpClient | None = None, turns: HostLimits | None = None,
     ) -> None:
         """``redirect_http`` fetches redirect targets (a client guarded against private
-        networks, see :mod:`worker.netguard`); without it ``http`` follows them too. With
+        networks, see :mod:`worker.fetch.netguard`); without it ``http`` follows them too. With
         ``turns``, each article page waits for its turn on its host like a feed does."""
         self.settings = settings
         self._turns = turns
@@ -141,7 +119,7 @@ class Poller:
     ) -> PollOutcome:
         parsed, held_back = partial.complete_entries(
             reading.content, parsed, url=response.url, headers=response.headers)
-        failures: list[deadletter.Failure] = []
+        failures: list[Failure] = []
         numbered, problems = normalize_entries(parsed, feed, datetime.now(UTC), failures)
         stories = [story for _, story in numbered]
         deadletter.record(self._client, self.settings.stream, feed.key, parsed, failures)
@@ -241,7 +219,7 @@ class Poller:
 @dataclass(frozen=True)
 class _Reading:
     """A changed document, to be read without the items already known (see
-    :mod:`worker.known_items`); it tells which story came from which item."""
+    :mod:`worker.parse.known_items`); it tells which story came from which item."""
 
     content: bytes
     """What is parsed: the document, less the items skipped."""
@@ -313,47 +291,3 @@ def _answer_facts(response: FetchResult) -> dict[str, Any]:
     """What scheduling needs to know of an answer: status, permanent move, publisher's minimum."""
     return {"status": response.status, "moved_to": response.moved_to,
             "publisher_minimum": header_minimum(response.headers, time.time())}
-
-
-def normalize_all(
-    parsed: ParsedFeed, feed: FeedConfig, fetched_at: datetime,
-    failures: list[deadletter.Failure] | None = None,
-) -> tuple[list[Story], list[str]]:
-    """Normalize every entry (see :func:`normalize_entries`); return the stories and problems."""
-    numbered, problems = normalize_entries(parsed, feed, fetched_at, failures)
-    return [story for _, story in numbered], problems
-
-
-def normalize_entries(
-    parsed: ParsedFeed, feed: FeedConfig, fetched_at: datetime,
-    failures: list[deadletter.Failure] | None = None,
-) -> tuple[list[tuple[int, Story]], list[str]]:
-    """Normalize every entry; an entry that fails is reported (and added to ``failures``,
-    for the dead-letter stream), and the others go on. Each story comes with the index of
-    its entry."""
-    stories: list[tuple[int, Story]] = []
-    problems: list[str] = []
-    for index, entry in enumerate(parsed.entries):
-        where = entry.get("id") or entry.get("link") or f"entry {index}"
-        try:
-            story = normalize_entry(
-                entry, parsed, feed_key=feed.key, source=feed.source, tags=feed.tags,
-                fetched_at=fetched_at, timezone=ZoneInfo(feed.timezone),
-            )
-        except Exception as exc:  # one bad entry must not cost the others
-            problems.append(f"{where}: {type(exc).__name__}: {exc}")
-            log.exception("%s: cannot normalize %s", feed.key, where)
-            if failures is not None:
-                failures.append(deadletter.Failure(where, f"{type(exc).__name__}: {exc}", entry))
-            continue
-        if story.title or story.body or story.url:
-            stories.append((index, story))
-        else:
-            problems.append(f"{where}: empty entry (no title, body or link) skipped")
-            if failures is not None:
-                failures.append(deadletter.Failure(where, "empty entry (no title, body or link)",
-                                                   entry))
-    return stories, problems
-
-
-__all__ = ["PollOutcome", "Poller", "normalize_all", "normalize_entries"]

@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 import redis
 
 from worker.fetch import Validators
-from worker.known_items import FIELD as KNOWN_ITEMS_FIELD
-
-FEED_PREFIX = "feedwatch:feed:"
-
+from worker.keys import FEED_PREFIX
+from worker.parse.known_items import FIELD as KNOWN_ITEMS_FIELD
 
 POLL_ID_FIELD = "poll_id"
 
@@ -67,7 +65,7 @@ class FeedState:
     """The lease token of the last poll that wrote this state (:func:`mark_polled`)."""
     known_items: bytes = b""
     """The items of the last document already through the publish step, packed (see
-    :mod:`worker.known_items`)."""
+    :mod:`worker.parse.known_items`)."""
     stored: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     """The hash as it was read: writes leave out the fields that would not change."""
 
@@ -146,8 +144,8 @@ def _changes(fields: Mapping[str, object], previous: FeedState | None) -> dict[s
 def save_pacing(
     client: Writer, key: str, fields: Mapping[str, object], previous: FeedState | None = None,
 ) -> None:
-    """Save the scheduling fields of a feed (see :mod:`worker.pacing`); None clears a field.
-    With ``previous``, only the fields that change are written."""
+    """Save the scheduling fields of a feed (see :mod:`worker.schedule.pacing`); None clears a
+    field. With ``previous``, only the fields that change are written."""
     stored = _changes({name: "" if value is None else
                        json.dumps(value) if isinstance(value, dict) else str(value)
                        for name, value in fields.items()}, previous)

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from worker.config import FeedConfig
-from worker.neardup import MAX_WORDS, WORD, story_text, words
+from worker.dedupe.neardup import MAX_WORDS, WORD, story_text, words
+from worker.normalize.entries import normalize_all
 from worker.parse import parse_feed
-from worker.poll import normalize_all
-from worker.types import Story
+from worker.story import Story
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "corpus"

@@ -31,7 +31,7 @@ from worker.fulltext.extract import Article, extract_article
 from worker.normalize.dateline import split_dateline
 from worker.normalize.dates import story_date
 from worker.normalize.people import split_contributors, split_names
-from worker.types import Extraction, Media, Story
+from worker.story import Extraction, Media, Story
 
 MIN_WORDS = 80
 """``auto`` fetches the page when the feed's body has fewer words than this."""

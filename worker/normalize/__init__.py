@@ -1,4 +1,4 @@
-"""Step 2 of the pipeline: one feedparser entry to one :class:`~worker.types.Story`.
+"""Step 2 of the pipeline: one feedparser entry to one :class:`~worker.story.Story`.
 
 One module per concern, as in Miniflux's ``internal/reader``: :mod:`.html` (markup to text),
 :mod:`.urls` (canonical URLs), :mod:`.dates`, :mod:`.media`, :mod:`.people` (authors and
@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from worker.dedupe import story_id
 from worker.normalize.body import entry_text
 from worker.normalize.dateline import split_dateline
 from worker.normalize.dates import format_iso_utc, story_date
@@ -21,7 +20,8 @@ from worker.normalize.media import entry_media
 from worker.normalize.people import entry_authors, split_contributors
 from worker.normalize.urls import canonical_url, story_link
 from worker.parse import ParsedFeed
-from worker.types import Story
+from worker.story import Story
+from worker.story.identity import story_id
 
 __all__ = ["normalize_entry"]
 

@@ -51,7 +51,8 @@ _TRAILING_TAIL = re.compile(
 )
 # What a paragraph holds when _TRAILING_TAIL can match it: that regex is tried at every
 # position of the paragraph, a third of normalizing a story, and most paragraphs have neither.
-# A new form of _TRAILING_TAIL needs its ending here, and an example in tests/test_normalize.py.
+# A new form of _TRAILING_TAIL needs its ending here, and an example in
+# tests/normalize/test_normalize.py.
 _TRAILING_TAIL_ENDS = ("]", "...", "…", "»", "→")
 _APPEARED_FIRST = re.compile("appeared first on", re.IGNORECASE)
 MIN_POINTS, MAX_POINTS, MIN_POINT_WORDS = 2, 5, 4

@@ -26,8 +26,8 @@ from urllib.parse import urljoin, urlsplit
 
 from worker.normalize.html import html_to_text
 from worker.parse.feedparser_adapter import MEDIA_GROUP_KEY
-from worker.storytext import format_duration, parse_duration
-from worker.types import MEDIA_TYPES, Media, MediaType
+from worker.story import MEDIA_TYPES, Media, MediaType
+from worker.story.durations import format_duration, parse_duration
 
 MIME_TYPES: dict[str, MediaType] = {
     "application/x-shockwave-flash": "video",  # YouTube's player URL stands for the video

@@ -1,7 +1,7 @@
 """Step 1 of the pipeline: response bytes to a parsed feed (feedparser entries and metadata).
 
 Pure: no network, no Redis. The next step, :mod:`worker.normalize`, turns each entry into a
-:class:`~worker.types.Story`.
+:class:`~worker.story.Story`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker.exceptions import ParseError
-from worker.interval import feed_minimum
+from worker.hints import feed_minimum
 from worker.parse.feedparser_adapter import not_a_feed_reason, problem_of, run_feedparser
 from worker.parse.jsonfeed import looks_like_json, read_json_feed
 from worker.parse.plain import read_plain
@@ -35,7 +35,7 @@ class ParsedFeed:
     """What was wrong with a malformed feed that still yielded entries, in a few words."""
     poll_minimum: tuple[float, str] | None = None
     """The shortest poll interval the document asks for (RSS <ttl>, sy:updatePeriod), in
-    seconds, with where it says so; see :func:`worker.interval.feed_minimum`."""
+    seconds, with where it says so; see :func:`worker.hints.feed_minimum`."""
 
 
 def parse_feed(content: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:

@@ -24,7 +24,7 @@ feedparser reads the document) whatever lies outside what it reproduces:
 * markup inside a text element, an attribute where it expects none, a field given twice where
   feedparser would keep one, an Atom text of a type other than text or HTML.
 
-Whatever it reads, the two readers must give the same stories: ``tests/test_plain.py`` checks
+Whatever it reads, the two readers must give the same stories: ``tests/parse/test_plain.py`` checks
 that on every feed document in ``tests/`` and on generated documents, and
 ``bench/plain_check.py`` on the whole shared corpus.
 """

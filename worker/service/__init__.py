@@ -1,0 +1,1 @@
+"""The Celery service: the app, the worker process's runtime, its threads, Redis."""
