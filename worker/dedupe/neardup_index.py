@@ -12,7 +12,7 @@ For every published story that has a signature (:mod:`worker.dedupe.neardup`), R
   band hash expires after both.
 
 Packing the bands of all stories into 50 hashes a period, rather than one set per band value
-(51 keys and 8.5 kB a story in bench/RESULTS.md), keeps the index at about 3.6 kB a story.
+(51 keys a story), keeps the index small (its memory a story: bench/RESULTS.md).
 The lookup and record scripts make these key names themselves, from prefixes, periods and each
 story's band values in one string (one argument a story, where a hundred keys and values cost
 the worker more to send than the script took to run): the index suits a single Redis server,
@@ -50,7 +50,7 @@ from worker.story import Story
 
 WINDOW = 86400
 """Seconds a story is remembered (a day): copies of a wire story appear within hours of each
-other, and each remembered story costs about 3.6 kB of Redis memory (bench/RESULTS.md)."""
+other, and each remembered story costs Redis memory."""
 MAX_CANDIDATES_PER_BAND = 50
 """Stories of one template share band values; only the latest this many are kept under one."""
 

@@ -113,8 +113,8 @@ class HttpClient:
 
     ``httpx.Client`` and its transport wrap every request and answer in models of their own
     (URL and header merging, a cookie jar, auth flows, event hooks, exception mapping), which
-    cost about 0.2 ms of CPU a request in a loop of requests, though no difference shows in a
-    whole poll (``bench/RESULTS.md``, ninth round), and feedwatch needs none of them:
+    cost CPU on every request (``bench/RESULTS.md``, seventh and ninth rounds), and feedwatch
+    needs none of them:
     :func:`fetch` follows redirects itself and keeps cookies for one redirect chain only (a
     consent wall that sets one and redirects back), so no poll carries a cookie from the one
     before. httpx still parses each URL (IDNA, percent-encoding) and joins redirect targets.

@@ -42,9 +42,8 @@ Two changes to feedparser's speed that leave its results as they were (:func:`_s
   around it with ``urljoin``, usually the same two strings element after element. That
   function's answer depends on its two strings only (and on feedparser's list of acceptable
   URI schemes, which feedwatch leaves alone), so it is memoized, for strings of ordinary
-  length: a feed's own long ``xml:base`` would otherwise stay in memory. Together these take a
-  third off reading a channel and one item, and a quarter off a whole document
-  (``bench/RESULTS.md``, fifth round).
+  length: a feed's own long ``xml:base`` would otherwise stay in memory. What they save:
+  ``bench/RESULTS.md``, fifth round.
 """
 
 from __future__ import annotations

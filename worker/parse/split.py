@@ -1,11 +1,11 @@
 """Cutting a feed document into its items, so that only changed items are parsed again.
 
-A feed that changed since the last poll usually differs by an item or two, yet feedparser
-costs about a millisecond per item, so a 30-item feed with one new story cost 20-40 ms to
-read whole. An item whose bytes are the same as in a document already published gives the
-same story, so :mod:`worker.poll` drops such items from the document (by their byte ranges,
-found here) and gives feedparser the channel and the other items only. The bytes left are the
-document's own, so the items read are read exactly as before.
+A feed that changed since the last poll usually differs by an item or two, yet reading costs
+time per item, so a 30-item feed with one new story would be read whole for one item. An
+item whose bytes are the same as in a document already published gives the same story, so
+:mod:`worker.poll` drops such items from the document (by their byte ranges, found here) and
+gives feedparser the channel and the other items only. The bytes left are the document's own,
+so the items read are read exactly as before.
 
 Only documents that are cut safely are cut: well-formed XML, valid UTF-8 (so any part cut at
 tag boundaries decodes as the whole does), with items where their format puts them (``item``

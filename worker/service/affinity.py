@@ -3,11 +3,9 @@
 A pool process polls in many threads, and only one of them runs Python at a time (the GIL).
 When the kernel spreads those threads over several cores, a hand-over of the GIL wakes a thread
 on another core: system calls, a wake-up between processors, and the interpreter's hot data
-moved from one cache to another, all for no gain in parallel work.
-Measured on the 2-core benchmark machine (``bench/driver.py``, 3,000 feeds every 9 s, the
-compose file's worker, 2026-12-01): held to one core each, the two pool processes spend 1.09 to
-1.11 ms of CPU an unchanged poll instead of 1.36.
-A pool process does nearly all of its work holding the GIL, so a second core gains it little.
+moved from one cache to another, all for no gain in parallel work: held to one core each,
+pool processes spend less CPU a poll (bench/RESULTS.md, fourth round). A pool process does
+nearly all of its work holding the GIL, so a second core gains it little.
 
 Process *n* of the pool (Celery numbers them from 0) takes the *n*-th of the cores this worker
 may use, wrapping round when there are more processes than cores. The cores are counted one

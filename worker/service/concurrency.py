@@ -2,17 +2,17 @@
 
 A poll mostly waits, for the origin and for its host's turn, so a process keeps many polls in
 flight; but polls that run side by side when the origins answer at once only share one core
-(Python's interpreter lock) and hold more memory, and cost more CPU each (bench/RESULTS.md,
-eighth round). So the limit adapts, between a floor and ``poll_threads``:
+(Python's interpreter lock) and hold more memory, and cost more CPU each. So the limit
+adapts, between a floor and ``poll_threads``:
 
 By Little's law the polls a process had in flight on average over a window are its throughput
 times the mean time a poll took. Each window (:data:`WINDOW` seconds), the limit becomes that
 figure with :data:`HEADROOM`, never below the floor. While the limit is what holds polls back,
 the figure equals it, so the limit grows by the headroom each window until it no longer
-binds: with origins taking a second, from 64 to 200-256 within a minute in the benchmark.
-With the farm on the same machine the figure stayed at 40 to 70 (polls waiting for their
-host's turn), about the floor. The limit grows only while the process's CPU has room: a
-process whose core is busy would only queue more polls at the interpreter lock.
+binds, as when origins take a second to answer; with fast origins the figure stays about the
+floor. The limit grows only while the process's CPU has room: a process whose core is busy
+would only queue more polls at the interpreter lock. (How it behaves in the benchmark:
+bench/RESULTS.md, eighth round.)
 """
 
 from __future__ import annotations

@@ -119,8 +119,8 @@ _SCALARS = (str, int, float)
 
 
 def _plain(value: Any) -> Any:
-    """What ``dataclasses.asdict`` gives, without its deep copy of every string and number
-    (0.044 against 0.009 ms a story): only containers and dataclasses need new objects."""
+    """What ``dataclasses.asdict`` gives, without its deep copy of every string and number:
+    only containers and dataclasses need new objects."""
     if value is None or isinstance(value, _SCALARS):
         return value
     names = _FIELD_NAMES.get(type(value))
