@@ -8,7 +8,7 @@ from celery import signals
 
 from worker.keys import POLL_QUEUE
 from worker.service.celery_app import POLL_TASK, TICK_TASK, app
-from worker.service.runtime import Runtime
+from worker.service.runtime import Runtime, preload_poll_path
 
 BATCH = 50
 """Feeds per poll task: one Celery task costs about as much as polling an unchanged feed."""
@@ -42,6 +42,12 @@ def poll(bookings: list[list[str | float] | str]) -> int:
     ends before the last of them are polled. A bare key (a task of an older release) is
     polled at once."""
     return len(runtime().start_batch(bookings))
+
+
+@signals.worker_init.connect  # type: ignore[untyped-decorator]
+def _preload(**_: Any) -> None:
+    """The worker's main process loads the poll path before it forks its pool."""
+    preload_poll_path()
 
 
 @signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]

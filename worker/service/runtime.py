@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 import redis
 
@@ -30,11 +31,13 @@ from worker.config import FeedConfig, Settings, load_settings
 from worker.exceptions import ConfigError
 from worker.fetch import HttpClient, new_client
 from worker.outcome import PollOutcome
-from worker.poll import Poller
 from worker.schedule import Booking, Schedule, interval, pacing
 from worker.schedule.hosts import HostLimits, Load, Turn, host_of, load
 from worker.service.concurrency import PollPool
 from worker.service.connection import connect, redis_url
+
+if TYPE_CHECKING:
+    from worker.poll import Poller
 
 log = logging.getLogger("feedwatch.runtime")
 
@@ -320,6 +323,8 @@ class Runtime:
                 guarded = new_client(settings.user_agent, settings.timeout, guard=True,
                                      per_host=per_host)
             self._http = [c for c in (http, guarded) if c is not None]
+            from worker.poll import Poller  # the poll path: see preload_poll_path
+
             self._poller = Poller(settings, self.client, http, redirect_http=guarded,
                                   turns=self.hosts)
         return self._poller
@@ -356,3 +361,10 @@ def _mtime(path: str) -> float:
         return os.stat(path).st_mtime
     except OSError:
         return 0.0
+
+
+def preload_poll_path() -> None:
+    """Import what polling needs (parsers, the normalizer, full-text extraction, near-duplicate
+    signatures). A worker calls it before its pool forks, so its pool processes share those
+    pages; a beat, which only ticks, never loads them."""
+    import worker.poll  # noqa: F401
