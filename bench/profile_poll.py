@@ -49,7 +49,8 @@ BATCH = 50
 class Serial:
     """Stands in for the runtime's thread pool when profiling: cProfile sees one thread only."""
 
-    def submit(self, function, *args):  # type: ignore[no-untyped-def]
+    def submit(self, function, *args, at=None):  # type: ignore[no-untyped-def]
+        """Run now, in this thread: a booked start time (``at``) is not waited for."""
         done: Future[object] = Future()
         done.set_result(function(*args))
         return done
