@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -135,14 +136,31 @@ class Settings:
         """The limits for ``host`` (as :func:`worker.schedule.hosts.host_of` gives it): its own
         entry in ``hosts:`` (with its port, else without), else the longest ``*.domain``
         pattern it is under, else ``per_host``."""
+        exact = self._exact_hosts
+        if host in exact:
+            return exact[host]
         name = urlsplit(f"//{host}").hostname or host
-        entries = dict(self.hosts)
-        for exact in (host, name):
-            if exact in entries:
-                return entries[exact]
-        under = [p for p in entries if p.startswith("*.") and name.endswith(p[1:])]
-        if under:
-            return entries[max(under, key=len)]
+        if name in exact:
+            return exact[name]
+        for suffix, policy in self._domain_hosts:
+            if name.endswith(suffix):
+                return policy
+        return self._per_host
+
+    @cached_property
+    def _exact_hosts(self) -> dict[str, HostPolicy]:
+        """The ``hosts:`` entries that name a host, read once: every poll asks for its host's
+        limits."""
+        return {p: policy for p, policy in self.hosts if not p.startswith("*.")}
+
+    @cached_property
+    def _domain_hosts(self) -> list[tuple[str, HostPolicy]]:
+        """The ``*.domain`` entries as suffixes (".domain"), the longest first."""
+        return sorted(((p[1:], policy) for p, policy in self.hosts if p.startswith("*.")),
+                      key=lambda entry: -len(entry[0]))
+
+    @cached_property
+    def _per_host(self) -> HostPolicy:
         return HostPolicy(self.host_max_concurrent, self.host_min_spacing)
 
     @property

@@ -56,7 +56,6 @@ MAX_CANDIDATES_PER_BAND = 50
 
 
 _LOOKUP = lua.load("worker.dedupe", "neardup_lookup.lua")
-
 _RECORD = lua.load("worker.dedupe", "neardup_record.lua")
 
 

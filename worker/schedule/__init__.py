@@ -46,9 +46,7 @@ HOSTS_PER_CALL = 500
 call holds Redis long."""
 
 _BOOK = lua.load("worker.schedule", "book.lua")
-
 _FINISH = lua.load("worker.schedule", "finish.lua")
-
 _RENEW = lua.load("worker.schedule", "renew.lua")
 
 

@@ -52,9 +52,7 @@ TARGET_UTILISATION = 0.9
 slow answer starts a queue that never drains."""
 
 _START = lua.load("worker.schedule", "host_start.lua")
-
 _DONE = lua.load("worker.schedule", "host_done.lua")
-
 _PAUSE = lua.load("worker.schedule", "host_pause.lua")
 
 

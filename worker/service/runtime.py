@@ -195,7 +195,8 @@ class Runtime:
         document is read, before it is parsed and published. A poll that raises (a bug) is
         recorded as the feed's error, so that ``feedwatch status --broken`` shows it, and the
         feed is polled again at its interval."""
-        if booking.host and time.time() > booking.start + self.schedule.lease_seconds:
+        claimed = self.schedule.claim_of(booking)
+        if claimed is not None and time.time() > claimed:
             log.warning("%s: its booked start passed a lease ago, not polled: the tick books it "
                         "again (workers are falling behind)", feed.key)
             return None
