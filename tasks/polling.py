@@ -8,6 +8,7 @@ from celery import signals
 
 from worker.keys import POLL_QUEUE
 from worker.service.celery_app import POLL_TASK, TICK_TASK, app
+from worker.service.memory import freeze_before_fork
 from worker.service.runtime import Runtime, preload_poll_path
 
 BATCH = 50
@@ -46,8 +47,10 @@ def poll(bookings: list[list[str | float] | str]) -> int:
 
 @signals.worker_init.connect  # type: ignore[untyped-decorator]
 def _preload(**_: Any) -> None:
-    """The worker's main process loads the poll path before it forks its pool."""
+    """The worker's main process loads the poll path before it forks its pool, and freezes
+    it there so that the pool processes keep sharing it."""
     preload_poll_path()
+    freeze_before_fork()
 
 
 @signals.worker_process_shutdown.connect  # type: ignore[untyped-decorator]

@@ -23,7 +23,7 @@ from worker import dedupe, fulltext, state
 from worker.config import FeedConfig, Settings
 from worker.dedupe import neardup_index
 from worker.exceptions import AskedToWait, FetchError, ParseError
-from worker.fetch import FetchResult, HttpClient, Validators, fetch
+from worker.fetch import FetchResult, HttpClient, fetch
 from worker.hints import header_minimum
 from worker.normalize.entries import Failure, normalize_entries
 from worker.normalize.urls import canonical_url
@@ -34,6 +34,7 @@ from worker.publish import Publisher, deadletter
 from worker.publish.revision import field_digests
 from worker.schedule.hosts import HostLimits, host_of
 from worker.story import Story
+from worker.validators import Validators
 
 log = logging.getLogger("feedwatch.poll")
 

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 
 import redis
 
-from worker.fetch import Validators
 from worker.keys import FEED_PREFIX
-from worker.parse.known_items import FIELD as KNOWN_ITEMS_FIELD
+from worker.validators import Validators
 
 POLL_ID_FIELD = "poll_id"
+KNOWN_ITEMS_FIELD = "items"
+"""The items of the last document already published (:mod:`worker.parse.known_items`)."""
 
 
 def feed_key(key: str) -> str:

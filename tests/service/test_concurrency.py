@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from worker.service import concurrency
 from worker.service.concurrency import HEADROOM, PARKED_PER_PLACE, PollPool, next_limit
 
 
@@ -94,7 +95,7 @@ def test_the_limit_follows_the_windows() -> None:
             polls = pool.limit
             clock[0] += 1.0
             for _ in range(polls):
-                pool._placed += 1
+                pool._running += 1
                 pool._ended(clock[0] - seconds_a_poll)
         limits.append(pool.limit)
     assert 8 < limits[0] < limits[1] < limits[2], "grows each window while bound"
@@ -157,3 +158,37 @@ def test_drain_waits_for_a_parked_poll_that_comes_due_while_the_pool_is_full() -
     assert not drained.is_set() and not parked.done()
     go.set()
     assert drained.wait(5) and parked.done(), "drained only once the parked poll ran too"
+
+
+def threads_of(name: str) -> int:
+    return sum(thread.name.startswith(f"{name}_") for thread in threading.enumerate())
+
+
+def test_polls_one_at_a_time_need_one_thread_whatever_the_limit() -> None:
+    """Threads are made for polls no thread is free to take, not up to the limit."""
+    pool = PollPool(ceiling=64, floor=64, name="serial")
+    for n in range(20):
+        assert pool.submit(lambda n=n: n).result(timeout=2) == n
+        pool.drain()
+    assert threads_of("serial") == 1
+
+
+def test_polls_at_once_get_a_thread_each_and_idle_threads_end(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(concurrency, "IDLE_SECONDS", 0.2)
+    pool = PollPool(ceiling=64, floor=64, name="burst")
+    go = threading.Event()
+    running: list[int] = []
+
+    def poll(n: int) -> int:
+        running.append(n)
+        go.wait(5)
+        return n
+
+    futures = [pool.submit(poll, n) for n in range(5)]
+    assert soon(lambda: len(running) == 5), "five at once, each in a thread of its own"
+    assert threads_of("burst") == 5
+    go.set()
+    assert [f.result(timeout=2) for f in futures] == [0, 1, 2, 3, 4]
+    assert soon(lambda: threads_of("burst") == 0), "idle threads end"
+    assert pool.submit(lambda: 7).result(timeout=2) == 7, "and a new one is made for the next"

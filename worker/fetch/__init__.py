@@ -36,6 +36,7 @@ from worker.fetch import decompress
 from worker.fetch.deadline import LimitedBackend, limit
 from worker.fetch.netguard import GuardedBackend
 from worker.hints import retry_after_time
+from worker.validators import Validators
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
@@ -51,22 +52,6 @@ DEFAULT_PAUSE = 60.0
 """Seconds a host is paused after a 429 that does not say for how long."""
 KEEPALIVE_EXPIRY = httpx.Limits().keepalive_expiry
 """Seconds an idle connection is kept for the next request to its host: httpx's default."""
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What the server told us last time, to ask it "only if changed"."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-    def headers(self) -> dict[str, str]:
-        sent = {}
-        if self.etag:
-            sent["If-None-Match"] = self.etag
-        if self.last_modified:
-            sent["If-Modified-Since"] = self.last_modified
-        return sent
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 trafilatura is the field's standard for main-text extraction (the best scores in the
 ScrapingHub and Bevendorff et al. benchmarks, maintained, pure Python on lxml). Pure: the page
 comes in as bytes, nothing is fetched here.
+
+trafilatura is imported by the first extraction, not with this module: most feeds carry their
+whole text, and a worker process whose polls never fetch a page never loads it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from trafilatura import bare_extraction
 
 from worker.normalize.html import clean_text
 
@@ -31,6 +32,8 @@ def extract_article(page: bytes, url: str) -> Article:
     The page's own encoding declaration decides how its bytes are read (trafilatura looks at
     the ``<meta charset>`` and falls back on detection).
     """
+    from trafilatura import bare_extraction
+
     document = bare_extraction(
         page, url=url, with_metadata=True, include_comments=False, include_tables=False,
         include_images=False,

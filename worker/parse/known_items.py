@@ -7,11 +7,12 @@ only find it seen. An item that changed has new bytes and is read again, and an 
 found as before. Items that failed, were empty or were dropped as near-duplicates are not
 known, and are read again like new ones.
 
-Kept in the feed's state hash (:data:`FIELD`): an 8-byte fingerprint of the settings that shape
-the feed's stories, then 12 bytes per item: its digest and the 4-byte digest of its story's
-URL. The URL digests let a new item that shares its link with a known item be told apart as
-it would be if both were read (see :func:`worker.dedupe.shared_urls`). A change of those
-settings changes the fingerprint, and every item is read again once.
+Kept in the feed's state hash (field :data:`worker.state.KNOWN_ITEMS_FIELD`): an 8-byte
+fingerprint of the settings that shape the feed's stories, then 12 bytes per item: its digest
+and the 4-byte digest of its story's URL. The URL digests let a new item that shares its link
+with a known item be told apart as it would be if both were read (see
+:func:`worker.dedupe.shared_urls`). A change of those settings changes the fingerprint, and
+every item is read again once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from worker.config import FeedConfig, Settings
 from worker.dedupe import URL_DIGEST_BYTES
 from worker.parse.split import DIGEST_BYTES
 
-FIELD = "items"
 FORMAT = b"known-items-1"
 ITEM_BYTES, URL_BYTES = DIGEST_BYTES, URL_DIGEST_BYTES
 

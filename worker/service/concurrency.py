@@ -17,11 +17,11 @@ bench/RESULTS.md, eighth round.)
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import logging
 import math
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -29,17 +29,23 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from worker.service.memory import release_free_memory
+
 log = logging.getLogger("feedwatch.concurrency")
 T = TypeVar("T")
 
 WINDOW = 5.0
-"""Seconds between two decisions."""
+"""Seconds between two decisions; at the end of each the process also gives the memory its
+polls freed back to the system."""
 HEADROOM = 1.25
 """The limit over the polls in flight on average: what lets a bound limit grow."""
 BUSY_CPU = 0.8
 """The share of one core from which a process's CPU counts as busy (no growth)."""
 FLOOR = 64
 """The lowest limit (or ``poll_threads``, when lower): enough for origins on a fast network."""
+IDLE_SECONDS = 30.0
+"""Seconds a poll thread with nothing to do waits before it ends: a thread costs its stack
+and its share of the allocator's arenas while it lives."""
 PARKED_PER_PLACE = 8
 """Polls a pool keeps parked for a later start, per place under its limit: a tick's bookings
 reach seconds ahead, so at full speed a process holds several seconds of starts, but not all
@@ -65,11 +71,13 @@ def next_limit(
 class PollPool:
     """Threads that run the polls handed to them, as many at once as :func:`next_limit` says.
 
-    A thread takes a poll from the queue only once it holds a place under the limit, so a
-    poll waits in the queue, not in a thread, and wakes one thread when it starts. Threads are
-    made as the limit first reaches them, and stay. The pool holds at most twice its limit in
-    polls, running or queued: :meth:`submit` waits for room beyond that, so a process takes no
-    more work from the broker than it will start soon, and leaves the rest to the others.
+    A poll waits in a queue, not in a thread, until a place under the limit is free; it then
+    goes to the thread that became idle last, or to a new thread when none is idle. A thread
+    idle for :data:`IDLE_SECONDS` ends: the limit bounds the threads, the polls actually in
+    flight decide how many there are, and handing work to the latest idle thread lets the
+    others reach their end. The pool holds at most twice its limit in polls, running or
+    queued: :meth:`submit` waits for room beyond that, so a process takes no more work from
+    the broker than it will start soon, and leaves the rest to the others.
 
     A poll handed over with a start time (``at``) waits, parked, in one timer thread until
     then, not in a poll thread: a tick books a host's feeds seconds ahead. The pool parks at
@@ -86,23 +94,23 @@ class PollPool:
         self.limit = self._logged = self.floor
         self._name = name
         self._clock, self._cpu_clock = clock, cpu_clock
-        self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
-        lock = threading.Lock()
-        self._changed = threading.Condition(lock)
-        """Notified when places under the limit free up."""
-        self._emptied = threading.Condition(lock)
+        self._lock = threading.Lock()
+        self._emptied = threading.Condition(self._lock)
         """Notified when a poll ends: room for one more in the pool."""
-        self._placed = 0
-        """Threads holding a place under the limit: polling, or waiting for a poll to run."""
+        self._queue: collections.deque[_Work] = collections.deque()
+        """Polls waiting for a place under the limit, first come first."""
+        self._idle: list[_Idle] = []
+        """Threads waiting for a poll, the latest last."""
+        self._running = 0
         self._held = 0
         """Polls handed to the pool and not ended: running or queued."""
-        self._threads = 0
+        self._threads = itertools.count(1)
         self._window_start, self._cpu_start = clock(), cpu_clock()
         self._polls, self._poll_seconds = 0, 0.0
         self._parked: list[tuple[float, int, _Work]] = []
         """Polls waiting for their start time (Unix seconds), earliest first."""
         self._order = itertools.count()
-        self._park_changed = threading.Condition(lock)
+        self._park_changed = threading.Condition(self._lock)
         self._timer: threading.Thread | None = None
 
     def submit(self, function: Callable[..., T], *args: Any, at: float | None = None) -> Future[T]:
@@ -110,7 +118,7 @@ class PollPool:
         not before that time (Unix seconds); its future has the result."""
         future: Future[T] = Future()
         work = _Work(future, function, args)
-        with self._changed:
+        with self._lock:
             if at is not None and at > time.time():
                 while len(self._parked) >= PARKED_PER_PLACE * self.limit:
                     self._emptied.wait()
@@ -127,15 +135,32 @@ class PollPool:
         return future
 
     def _queue_work(self, work: _Work) -> None:
-        """Queue a poll for the next free place (lock held)."""
+        """Queue a poll and start what the limit allows (lock held)."""
         self._held += 1
-        self._queue.put(work)
-        self._start_threads()
+        self._queue.append(work)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand queued polls to idle threads, or new ones, while places are free (lock held)."""
+        while self._queue and self._running < self.limit:
+            work = self._queue.popleft()
+            if self._idle:
+                idle = self._idle.pop()
+                idle.work = work
+                idle.wake.notify()
+            else:
+                try:
+                    threading.Thread(target=self._serve, args=(work,), daemon=True,
+                                     name=f"{self._name}_{next(self._threads)}").start()
+                except RuntimeError:  # no new thread (the system's limit): a later end runs it
+                    self._queue.appendleft(work)
+                    raise
+            self._running += 1
 
     def _release_parked(self) -> None:
         """The timer thread: queue each parked poll at its start time, whatever the pool
         holds (it was counted when parked), so a drain never sees it in neither place."""
-        with self._changed:
+        with self._lock:
             while True:
                 if not self._parked:
                     self._park_changed.wait()
@@ -147,49 +172,60 @@ class PollPool:
                 work = heapq.heappop(self._parked)[2]
                 try:
                     self._queue_work(work)
-                except RuntimeError:  # no new thread (the system's limit): the others run it
+                except RuntimeError:
                     log.exception("could not start a poll thread")
                 self._emptied.notify_all()  # room to park one more
 
     def drain(self) -> None:
         """Wait until every poll handed to the pool, parked ones too, has ended."""
-        with self._changed:
+        with self._lock:
             while self._held or self._parked:
                 self._emptied.wait()
 
-    def _start_threads(self) -> None:
-        while self._threads < self.limit:
-            self._threads += 1
-            threading.Thread(target=self._serve, name=f"{self._name}_{self._threads}",
-                             daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            with self._changed:
-                while self._placed >= self.limit:
-                    self._changed.wait()
-                self._placed += 1
-            work = self._queue.get()
+    def _serve(self, work: _Work | None) -> None:
+        while work is not None:
             started = self._clock()
-            try:
-                work.run()
-            finally:
-                self._ended(started)
+            work.run()
+            work = self._ended(started) or self._wait_for_work()
 
-    def _ended(self, started: float) -> None:
+    def _wait_for_work(self) -> _Work | None:
+        """The next poll handed to this thread, or None after :data:`IDLE_SECONDS` idle."""
+        with self._lock:
+            idle = _Idle(threading.Condition(self._lock))
+            self._idle.append(idle)
+            deadline = time.monotonic() + IDLE_SECONDS
+            while idle.work is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._idle.remove(idle)
+                    return None
+                idle.wake.wait(left)
+            return idle.work
+
+    def _ended(self, started: float) -> _Work | None:
+        """Count a poll that ended; the next queued one, if a place is free for it."""
         now = self._clock()
-        with self._changed:
-            self._placed -= 1
+        window_ended = False
+        with self._lock:
+            self._running -= 1
             self._held -= 1
             self._emptied.notify_all()  # the task thread handing polls over, or a drain
             self._polls += 1
             self._poll_seconds += now - started
             if now - self._window_start >= WINDOW:
                 self._decide(now)
-                self._start_threads()
-            room = self.limit - self._placed
-            if room > 0:
-                self._changed.notify(room)  # not all: hundreds may wait, few can go
+                window_ended = True
+            following = None
+            if self._queue and self._running < self.limit:
+                following = self._queue.popleft()
+                self._running += 1
+            try:
+                self._dispatch()  # the limit may have grown
+            except RuntimeError:
+                log.exception("could not start a poll thread")
+        if window_ended:
+            release_free_memory()  # outside the lock: it walks every arena of the allocator
+        return following
 
     def _decide(self, now: float) -> None:
         cpu = self._cpu_clock()
@@ -208,6 +244,14 @@ class PollPool:
                     self._poll_seconds / elapsed, 100 * (cpu - self._cpu_start) / elapsed)
         self._window_start, self._cpu_start = now, cpu
         self._polls, self._poll_seconds = 0, 0.0
+
+
+@dataclass
+class _Idle:
+    """A thread waiting for a poll: :meth:`PollPool._dispatch` sets ``work`` and wakes it."""
+
+    wake: threading.Condition
+    work: _Work | None = None
 
 
 @dataclass(frozen=True)

