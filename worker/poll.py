@@ -34,7 +34,6 @@ from worker.publish import Publisher, deadletter
 from worker.publish.revision import field_digests
 from worker.schedule.hosts import HostLimits, host_of
 from worker.story import Story
-from worker.validators import Validators
 
 log = logging.getLogger("feedwatch.poll")
 
@@ -148,7 +147,7 @@ class Poller:
         # items held back could be pushed out of the feed before a 304 ever lets them in.
         state.record_success(
             writes, feed.key, url=feed.url, result=result, status=response.status,
-            validators=Validators() if held_back else response.validators,
+            validators=state.Validators() if held_back else response.validators,
             body_hash=None if held_back else body_hash, new_stories=len(new), problem=problem,
             known_items=reading.known_after(
                 len(parsed.entries), numbered, {story.id for story in passed}),

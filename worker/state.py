@@ -15,11 +15,27 @@ from datetime import UTC, datetime
 import redis
 
 from worker.keys import FEED_PREFIX
-from worker.validators import Validators
 
 POLL_ID_FIELD = "poll_id"
 KNOWN_ITEMS_FIELD = "items"
 """The items of the last document already published (:mod:`worker.parse.known_items`)."""
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the server told us last time, to ask it "only if changed": kept between polls,
+    sent by the fetch stage."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def headers(self) -> dict[str, str]:
+        sent = {}
+        if self.etag:
+            sent["If-None-Match"] = self.etag
+        if self.last_modified:
+            sent["If-Modified-Since"] = self.last_modified
+        return sent
 
 
 def feed_key(key: str) -> str:

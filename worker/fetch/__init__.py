@@ -36,7 +36,7 @@ from worker.fetch import decompress
 from worker.fetch.deadline import LimitedBackend, limit
 from worker.fetch.netguard import GuardedBackend
 from worker.hints import retry_after_time
-from worker.validators import Validators
+from worker.state import Validators
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
