@@ -4,7 +4,7 @@ Starts ``bench/farm.py`` and an embedded Valkey, polls every farm feed once (pub
 items), then measures two phases with ``Runtime.poll_batch`` in batches of 50, as the poll task
 runs them:
 
-- **unchanged**: every feed answers 304; CPU of this process per poll;
+- **unchanged**: every feed answers 304; CPU of this process, and of the Redis server, per poll;
 - **changed**: each round, ``--new`` feeds get one new item (farm rate) and every feed is
   polled; CPU of the changed polls = total less the 304 polls at the unchanged cost.
 
@@ -86,6 +86,12 @@ def print_costs(costs: dict[str, list[float]]) -> None:
               f"{1000 * statistics.median(seconds):.3f}")
 
 
+def server_cpu(runtime: Runtime) -> float:
+    """CPU seconds the Redis server used so far (user and system)."""
+    info = runtime.client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def poll_all(runtime: Runtime, keys: list[str]) -> dict[str, int]:
     results: dict[str, int] = {}
     for start in range(0, len(keys), BATCH):
@@ -160,6 +166,7 @@ def phase(runtime: Runtime, keys: list[str], args: argparse.Namespace, name: str
           profiler: cProfile.Profile, cpu_304: float = 0.0) -> float:
     cpu = 0.0
     totals: dict[str, int] = {}
+    server_before = server_cpu(runtime)
     for _ in range(args.rounds):
         if name == "changed":
             farm_call(args.port, f"/_farm/rate?value={args.new}", "POST")
@@ -176,8 +183,10 @@ def phase(runtime: Runtime, keys: list[str], args: argparse.Namespace, name: str
         for result, count in results.items():
             totals[result] = totals.get(result, 0) + count
     polls = sum(totals.values())
+    server = 1000 * (server_cpu(runtime) - server_before) / polls
     if name == "unchanged":
-        print(name, totals, f"{1000 * cpu / polls:.3f} ms CPU per poll")
+        print(name, totals, f"{1000 * cpu / polls:.3f} ms CPU per poll, "
+                            f"Redis server {server:.3f} ms")
         return cpu / polls
     changed = totals.get("new", 0)
     extra = cpu - (polls - changed) * cpu_304

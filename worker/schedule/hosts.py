@@ -18,6 +18,7 @@ the overload survey's ``stretch``, ``demand``, ``capacity`` and ``feeds``.
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -25,14 +26,17 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 
-from worker import lua
+from worker import lua, outbox
 from worker.config import HostPolicy
 from worker.exceptions import HostUnavailable
 from worker.keys import HOST_PREFIX, SLOTS_PREFIX
+
+log = logging.getLogger("feedwatch.hosts")
 
 BUSY_RETRY = 0.25
 """Seconds until a request whose host has all its slots in flight asks again."""
@@ -137,12 +141,14 @@ def load(intervals: Sequence[float], policy: HostPolicy, latency: float | None) 
 class HostLimits:
     def __init__(
         self, client: redis.Redis, policy: Callable[[str], HostPolicy], *,
-        request_seconds: float,
+        request_seconds: float, writes: outbox.Outbox | None = None,
     ) -> None:
         """``policy`` gives each host's limits (:meth:`worker.config.Settings.host_policy`);
         ``request_seconds`` bounds one request (the fetch timeout and then some): a slot is
-        freed after it even when its worker died."""
+        freed after it even when its worker died. With ``writes``, each turn carries the
+        writes waiting there to Redis ahead of it (see :mod:`worker.outbox`)."""
         self._client = client
+        self._writes = writes
         self.policy = policy
         self.request_seconds = request_seconds
         self._start = client.register_script(_START)
@@ -167,12 +173,37 @@ class HostLimits:
             if lease.watch is not None:
                 keys.append(lease.watch[0])
                 args.append(lease.watch[1])
-        granted, when, reason, *rest = self._start(keys=keys, args=args)
+        granted, when, reason, *rest = self._ask(keys, args)
         if not granted:
             return Turn(False, float(when), reason.decode())
         stretch, watched = rest
         value = watched.decode() if watched else None
         return Turn(True, float(when), "granted", token, value, float(stretch))
+
+    def _ask(self, keys: list[str], args: list[str | float]) -> list[Any]:
+        """Run the start script, behind the writes waiting in the outbox if there are any:
+        one round trip for both."""
+        if self._writes is None:
+            return self._start(keys=keys, args=args)  # type: ignore[no-any-return]
+        pipe = self._writes.pipeline()
+        carried = self._writes.carry(pipe)
+        if not carried:
+            return self._start(keys=keys, args=args)  # type: ignore[no-any-return]
+        pipe.evalsha(self._start.sha, len(keys), *keys, *args)
+        try:
+            results = pipe.execute(raise_on_error=False)
+        except outbox.GONE:
+            log.warning("bookkeeping of %d recent poll write(s) lost with a host turn, Redis is "
+                        "unreachable; those feeds are polled again when their claims run out",
+                        carried)
+            raise
+        outbox.check(results, carried)
+        answer = results[-1]
+        if isinstance(answer, redis.exceptions.NoScriptError):  # a restarted server
+            return self._start(keys=keys, args=args)  # type: ignore[no-any-return]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[no-any-return]
 
     def take(self, host: str, until: float, lease: Lease | None = None) -> Turn:
         """Ask for a turn until ``until`` (Unix seconds) while the host is busy or spaced, and

@@ -29,6 +29,7 @@ import redis
 from worker import state
 from worker.config import FeedConfig, Settings, load_settings
 from worker.exceptions import ConfigError
+from worker.outbox import Outbox
 from worker.outcome import PollOutcome
 from worker.schedule import Booking, Schedule, interval, pacing
 from worker.schedule.hosts import HostLimits, Load, Turn, host_of, load
@@ -61,6 +62,8 @@ class Runtime:
         self._mtime = _mtime(self.settings.path)
         self.client = connect(redis_url(self.settings), threads=self.settings.poll_threads)
         self.schedule = Schedule(self.client, lease_seconds=self._lease_seconds())
+        self.bookkeeping = Outbox(self.client)
+        """Each poll's bookkeeping, sent with the next host turn (:mod:`worker.outbox`)."""
         self.hosts = self._host_limits()
         self._http: list[HttpClient] = []
         self._poller: Poller | None = None
@@ -115,7 +118,9 @@ class Runtime:
         now = time.time()
         wanted = [Booking.from_task(item, now) for item in items]
         started = self.start_batch(wanted)
-        return [started[b.key].result() if b.key in started else None for b in wanted]
+        outcomes = [started[b.key].result() if b.key in started else None for b in wanted]
+        self.bookkeeping.flush()  # the caller reads what the polls wrote
+        return outcomes
 
     def start_batch(
         self, items: Iterable[Booking | str | Sequence[str | float]],
@@ -128,8 +133,9 @@ class Runtime:
         ended is polled again when its claim in the schedule runs out.
 
         The remembered states of the whole batch are read in one round trip to Redis; each
-        feed then takes one to get its lease and its host's turn, one to free the host's slot
-        once its document is read, and one for its bookkeeping."""
+        feed then takes one to get its lease and its host's turn, carrying the bookkeeping of
+        the polls before it (:mod:`worker.outbox`), and a changed feed one more to free the
+        host's slot once its document is read."""
         self._reload()
         poller = self.poller
         now = time.time()
@@ -148,16 +154,21 @@ class Runtime:
         return started
 
     def drain(self) -> None:
-        """Wait until every feed handed to this process's threads has been polled."""
+        """Wait until every feed handed to this process's threads has been polled and its
+        bookkeeping is in Redis."""
         self._threads.drain()
+        self.bookkeeping.flush()
 
     def poll(self, key: str) -> PollOutcome | None:
         """Poll one feed under its lease; None when it is gone from the config or leased."""
         self._reload()
         loaded = self._load([key])
+        if not loaded:
+            return None
         now = time.time()
-        return self._poll_leased(*loaded[0], self.poller, Booking(key, "", now, now)) \
-            if loaded else None
+        outcome = self._poll_leased(*loaded[0], self.poller, Booking(key, "", now, now))
+        self.bookkeeping.flush()
+        return outcome
 
     def _load(self, keys: list[str]) -> list[tuple[FeedConfig, state.FeedState]]:
         """The feeds of ``keys`` still in the config, each with its remembered state."""
@@ -191,10 +202,10 @@ class Runtime:
     ) -> PollOutcome | None:
         """Poll when the feed's lease is free and its host gives a turn; its bookkeeping
         (state, pacing, next due time, the host's slot and the lease given back) goes to Redis
-        in one round trip after the poll. The host's slot is freed as soon as a changed
-        document is read, before it is parsed and published. A poll that raises (a bug) is
-        recorded as the feed's error, so that ``feedwatch status --broken`` shows it, and the
-        feed is polled again at its interval."""
+        after the poll, with the next host turn this process asks for. The host's slot is
+        freed as soon as a changed document is read, before it is parsed and published. A
+        poll that raises (a bug) is recorded as the feed's error, so that ``feedwatch status
+        --broken`` shows it, and the feed is polled again at its interval."""
         claimed = self.schedule.claim_of(booking)
         if claimed is not None and time.time() > claimed:
             log.warning("%s: its booked start passed a lease ago, not polled: the tick books it "
@@ -209,7 +220,7 @@ class Runtime:
         if turn.watched != before.poll_id:  # another worker polled it since the batch was read
             before = state.load(self.client, feed.key)
         next_due: float | None = time.time() + feed.interval
-        writes = self.client.pipeline(transaction=False)
+        writes = self.bookkeeping.pipeline()
         held = [turn]
 
         def read() -> None:  # the document is in: the host's slot is free for the next feed
@@ -236,7 +247,7 @@ class Runtime:
         finally:
             state.mark_polled(writes, feed.key, lease.token)
             self.schedule.finish(feed.key, next_due, host, (feed.key, lease.token), writes)
-            writes.execute()
+            self.bookkeeping.put(writes)
 
     def _turn_refused(self, feed: FeedConfig, host: str, turn: Turn, booking: Booking) -> None:
         """A feed that got no turn: another worker polls it (nothing to do), its host is paused
@@ -332,7 +343,7 @@ class Runtime:
         return self._poller
 
     def _host_limits(self) -> HostLimits:
-        return HostLimits(self.client, self.settings.host_policy,
+        return HostLimits(self.client, self.settings.host_policy, writes=self.bookkeeping,
                           request_seconds=self.settings.timeout + 10)
 
     def _reload(self) -> bool:
