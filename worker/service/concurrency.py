@@ -96,7 +96,9 @@ class PollPool:
         self._clock, self._cpu_clock = clock, cpu_clock
         self._lock = threading.Lock()
         self._emptied = threading.Condition(self._lock)
-        """Notified when a poll ends: room for one more in the pool."""
+        """Notified when a poll ends, while :attr:`_room_waiters` wait on it: room for one
+        more in the pool."""
+        self._room_waiters = 0
         self._queue: collections.deque[_Work] = collections.deque()
         """Polls waiting for a place under the limit, first come first."""
         self._idle: list[_Idle] = []
@@ -121,18 +123,32 @@ class PollPool:
         with self._lock:
             if at is not None and at > time.time():
                 while len(self._parked) >= PARKED_PER_PLACE * self.limit:
-                    self._emptied.wait()
+                    self._wait_for_room()
                 heapq.heappush(self._parked, (at, next(self._order), work))
-                self._park_changed.notify()
+                if self._parked[0][2] is work:  # the timer sleeps until the earliest start
+                    self._park_changed.notify()
                 if self._timer is None:
                     self._timer = threading.Thread(target=self._release_parked,
                                                    name=f"{self._name}_timer", daemon=True)
                     self._timer.start()
             else:
                 while self._held >= 2 * self.limit:
-                    self._emptied.wait()
+                    self._wait_for_room()
                 self._queue_work(work)
         return future
+
+    def _wait_for_room(self) -> None:
+        """Wait until a poll ends or a parked one starts (lock held)."""
+        self._room_waiters += 1
+        try:
+            self._emptied.wait()
+        finally:
+            self._room_waiters -= 1
+
+    def _room_made(self) -> None:
+        """Wake those waiting for room (lock held); none wait most of the time."""
+        if self._room_waiters:
+            self._emptied.notify_all()
 
     def _queue_work(self, work: _Work) -> None:
         """Queue a poll and start what the limit allows (lock held)."""
@@ -147,7 +163,7 @@ class PollPool:
             if self._idle:
                 idle = self._idle.pop()
                 idle.work = work
-                idle.wake.notify()
+                idle.wake.release()
             else:
                 try:
                     threading.Thread(target=self._serve, args=(work,), daemon=True,
@@ -174,33 +190,34 @@ class PollPool:
                     self._queue_work(work)
                 except RuntimeError:
                     log.exception("could not start a poll thread")
-                self._emptied.notify_all()  # room to park one more
+                self._room_made()  # room to park one more
 
     def drain(self) -> None:
         """Wait until every poll handed to the pool, parked ones too, has ended."""
         with self._lock:
             while self._held or self._parked:
-                self._emptied.wait()
+                self._wait_for_room()
 
     def _serve(self, work: _Work | None) -> None:
+        idle = _Idle()
         while work is not None:
             started = self._clock()
             work.run()
-            work = self._ended(started) or self._wait_for_work()
+            work = self._ended(started) or self._wait_for_work(idle)
 
-    def _wait_for_work(self) -> _Work | None:
+    def _wait_for_work(self, idle: _Idle) -> _Work | None:
         """The next poll handed to this thread, or None after :data:`IDLE_SECONDS` idle."""
         with self._lock:
-            idle = _Idle(threading.Condition(self._lock))
+            idle.work = None
             self._idle.append(idle)
-            deadline = time.monotonic() + IDLE_SECONDS
-            while idle.work is None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    self._idle.remove(idle)
-                    return None
-                idle.wake.wait(left)
+        if idle.wake.acquire(timeout=IDLE_SECONDS):
             return idle.work
+        with self._lock:
+            if idle.work is None:
+                self._idle.remove(idle)
+                return None
+        idle.wake.acquire()  # handed a poll as the wait ran out: its release is on the way
+        return idle.work
 
     def _ended(self, started: float) -> _Work | None:
         """Count a poll that ended; the next queued one, if a place is free for it."""
@@ -209,7 +226,7 @@ class PollPool:
         with self._lock:
             self._running -= 1
             self._held -= 1
-            self._emptied.notify_all()  # the task thread handing polls over, or a drain
+            self._room_made()  # the task thread handing polls over, or a drain
             self._polls += 1
             self._poll_seconds += now - started
             if now - self._window_start >= WINDOW:
@@ -246,12 +263,14 @@ class PollPool:
         self._polls, self._poll_seconds = 0, 0.0
 
 
-@dataclass
 class _Idle:
-    """A thread waiting for a poll: :meth:`PollPool._dispatch` sets ``work`` and wakes it."""
+    """A poll thread's place in the idle stack: :meth:`PollPool._dispatch` sets ``work`` and
+    releases ``wake``, a lock the thread waits to acquire (cheaper than a condition)."""
 
-    wake: threading.Condition
-    work: _Work | None = None
+    def __init__(self) -> None:
+        self.wake = threading.Lock()
+        self.wake.acquire()
+        self.work: _Work | None = None
 
 
 @dataclass(frozen=True)
