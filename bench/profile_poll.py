@@ -4,7 +4,8 @@ Starts ``bench/farm.py`` and an embedded Valkey, polls every farm feed once (pub
 items), then measures two phases with ``Runtime.poll_batch`` in batches of 50, as the poll task
 runs them:
 
-- **unchanged**: every feed answers 304; CPU of this process, and of the Redis server, per poll;
+- **unchanged**: every feed answers 304; CPU of this process, and of the Redis server, per poll
+  (with ``--paced R``, each feed started at its own time, R a second, as a tick books them);
 - **changed**: each round, ``--new`` feeds get one new item (farm rate) and every feed is
   polled; CPU of the changed polls = total less the 304 polls at the unchanged cost.
 
@@ -41,6 +42,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
 from worker.config import load_settings  # noqa: E402
+from worker.schedule import Booking  # noqa: E402
 from worker.service.runtime import Runtime  # noqa: E402
 
 BATCH = 50
@@ -92,12 +94,26 @@ def server_cpu(runtime: Runtime) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def poll_all(runtime: Runtime, keys: list[str]) -> dict[str, int]:
+def poll_all(runtime: Runtime, keys: list[str], paced: float = 0.0) -> dict[str, int]:
+    """Poll every feed once, in batches of 50; with ``paced``, each feed booked to start at
+    that many polls a second, as a tick books them, through the runtime's pool of threads."""
     results: dict[str, int] = {}
-    for start in range(0, len(keys), BATCH):
-        for outcome in runtime.poll_batch(keys[start:start + BATCH]):
-            result = outcome.result if outcome else "skipped"
-            results[result] = results.get(result, 0) + 1
+    outcomes: list[object] = []
+    if paced:
+        first = time.time() + 0.2
+        started = {}
+        for start in range(0, len(keys), BATCH):
+            started.update(runtime.start_batch([
+                Booking(key, "", first + (start + n) / paced, first)
+                for n, key in enumerate(keys[start:start + BATCH])]))
+        runtime.drain()
+        outcomes = [future.result() for future in started.values()]
+    else:
+        for start in range(0, len(keys), BATCH):
+            outcomes.extend(runtime.poll_batch(keys[start:start + BATCH]))
+    for outcome in outcomes:
+        result = getattr(outcome, "result", "skipped")
+        results[result] = results.get(result, 0) + 1
     return results
 
 
@@ -113,6 +129,10 @@ def main() -> None:
     parser.add_argument("--serial", action="store_true",
                         help="poll in one thread, as --profile does, without the profiler: the "
                              "steadiest figure of the poll path alone, free of GIL hand-overs")
+    parser.add_argument("--paced", type=float, default=0.0, metavar="POLLS_PER_S",
+                        help="the unchanged rounds through the pool of threads, each feed at its "
+                             "own start time at this rate, as the tick books them (the worker's "
+                             "cost of spreading polls out); default: all at once")
     parser.add_argument("--templates", default="",
                         help="the farm's templates (comma-separated file stems); default all")
     parser.add_argument("--gc-freeze", action="store_true",
@@ -176,7 +196,7 @@ def phase(runtime: Runtime, keys: list[str], args: argparse.Namespace, name: str
         if args.profile == name:
             profiler.enable()
         started = time.process_time()
-        results = poll_all(runtime, keys)
+        results = poll_all(runtime, keys, args.paced if name == "unchanged" else 0.0)
         cpu += time.process_time() - started
         if args.profile == name:
             profiler.disable()

@@ -29,6 +29,7 @@ def runtime() -> Runtime:
 def tick() -> int:
     """Book and claim the feeds that are due, each host's at its pace, and send them to the
     workers in batches; no more than a tick's worth wait in the queue."""
+    runtime().note_alive()
     booked = runtime().tick(queue=POLL_QUEUE, feeds_per_task=BATCH)
     for start in range(0, len(booked), BATCH):
         poll.apply_async(args=[[b.as_task() for b in booked[start:start + BATCH]]],
@@ -42,6 +43,7 @@ def poll(bookings: list[list[str | float] | str]) -> int:
     booked time; return how many it took (the others are gone from the config). The task
     ends before the last of them are polled. A bare key (a task of an older release) is
     polled at once."""
+    runtime().note_alive()
     return len(runtime().start_batch(bookings))
 
 

@@ -35,3 +35,13 @@ def service_command(name: str) -> list[str]:
             f"got {command!r}"
         )
     return list(command)
+
+
+def healthcheck_command(name: str) -> list[str]:
+    """The exec-form healthcheck of service ``name`` (``["CMD", ...]``), as an argv list."""
+    services = load_compose().get("services") or {}
+    test = (services.get(name) or {}).get("healthcheck", {}).get("test")
+    if not isinstance(test, list) or test[:1] != ["CMD"]:
+        raise ValueError(f"docker-compose.yml: service {name!r} needs an exec-form healthcheck "
+                         f"(['CMD', ...]), got {test!r}")
+    return list(test[1:])

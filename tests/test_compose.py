@@ -127,6 +127,13 @@ def test_redis_has_a_ping_healthcheck(spec: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("name", ["worker", "beat"])
+def test_worker_and_beat_are_checked_by_the_health_command_the_end_to_end_test_runs(
+    name: str,
+) -> None:
+    assert compose.healthcheck_command(name) == ["feedwatch", "health", name]
+
+
+@pytest.mark.parametrize("name", ["worker", "beat"])
 def test_worker_and_beat_are_built_here_and_wait_for_a_healthy_redis(
     spec: dict[str, Any], name: str,
 ) -> None:

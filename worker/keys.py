@@ -56,6 +56,11 @@ TICK_QUEUE = "feedwatch.tick"
 """The Celery queue of ticks: kombu serves a worker's queues in turn, so a tick waits for at
 most one poll task instead of every poll task ahead of it."""
 
+HEARTBEAT_KEY = "feedwatch:heartbeat"
+"""Hash: ``worker:<host>`` → when a worker on that host last took a task, ``beat`` → when a
+beat last sent a tick (Unix seconds); read by ``feedwatch health`` (see
+:mod:`worker.service.heartbeat`)."""
+
 
 def dead_stream(stream: str) -> str:
     """The dead-letter stream beside ``stream`` (:mod:`worker.publish.deadletter`)."""

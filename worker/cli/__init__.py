@@ -10,20 +10,20 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from worker.cli import groups as consumer_groups
-from worker.cli import status as status_report
-from worker.cli.tail import DEFAULT_CLAIM_IDLE, follow
+from worker.cli.tail import DEFAULT_CLAIM_IDLE
 from worker.config import CONFIG_ENV, Settings, config_path, load_settings
 from worker.exceptions import FeedwatchError
-from worker.fetch import fetch, new_client
-from worker.normalize import normalize_entry
-from worker.parse import parse_feed
-from worker.publish import deadletter, story_json
+from worker.service import heartbeat
 from worker.service.connection import REDIS_URL_ENV, connect, redis_url
-from worker.service.embedded import EmbeddedValkey
-from worker.story import Story
-from worker.story.text import parse_story_file, parse_text, render_text
+
+if TYPE_CHECKING:
+    from worker.service.embedded import EmbeddedValkey
+    from worker.story import Story
+
+# Each command imports what only it needs when it runs: `feedwatch health`, a container's
+# healthcheck every half minute, then starts without the parsers and the HTTP client.
 
 EXIT_PROBLEM = 2
 
@@ -94,6 +94,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="only the feeds with errors, retired or moved")
     status.set_defaults(handler=cmd_status)
 
+    health = commands.add_parser(
+        "health", help="exit 0 if this host's worker (or a beat) is at work, 1 if not "
+                       "(a container healthcheck)")
+    health.add_argument("role", choices=["worker", "beat"])
+    _config_option(health)
+    health.add_argument("--host", help="the worker's host name (default: this host's)")
+    health.add_argument("--max-age", type=float, metavar="SECONDS",
+                        help="how old its last heartbeat may be (default: six ticks, at "
+                             "least 60 s)")
+    health.set_defaults(handler=cmd_health)
+
     dead = commands.add_parser("dead", help="entries that could not become stories")
     _config_option(dead)
     dead.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -114,6 +125,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from worker.service.embedded import EmbeddedValkey
+
     settings = _settings(args)
     embedded = None
     if not (os.environ.get(REDIS_URL_ENV) or settings.redis_url):
@@ -148,6 +161,8 @@ def _start_shielded(embedded: EmbeddedValkey) -> str:
 
 
 def cmd_tail(args: argparse.Namespace) -> int:
+    from worker.cli.tail import follow
+
     settings = _settings(args)
     client = connect(redis_url(settings))
     stories = follow(client, settings.stream, group=args.group, consumer=args.consumer,
@@ -158,6 +173,9 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from worker.normalize import normalize_entry
+    from worker.parse import parse_feed
+
     content, url, headers = _read_source(args.source)
     parsed = parse_feed(content, url=url, headers=headers)
     if parsed.problem:
@@ -172,6 +190,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def _read_source(source: str) -> tuple[bytes, str, dict[str, str]]:
     if source.startswith(("http://", "https://")):
+        from worker.fetch import fetch, new_client
+
         with new_client("feedwatch-poll/0.1", 30.0) as client:
             result = fetch(client, source, max_bytes=16 * 1024 * 1024, deadline=60.0)
         return result.content, result.url, result.headers
@@ -183,6 +203,8 @@ def _read_source(source: str) -> tuple[bytes, str, dict[str, str]]:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    from worker.story.text import parse_story_file, parse_text, render_text
+
     raw = Path(args.file).read_bytes() if args.file else sys.stdin.buffer.read()
     text = raw.decode("utf-8-sig")
     if args.source_format == "story":
@@ -201,6 +223,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _story_from_json(text: str) -> Story:
+    from worker.story import Story
+
     try:
         return Story.from_dict(json.loads(text))
     except (ValueError, TypeError) as exc:
@@ -215,6 +239,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from worker.cli import groups as consumer_groups
+    from worker.cli import status as status_report
+
     settings = _settings(args)
     client = connect(redis_url(settings))
     if args.hosts:
@@ -238,7 +265,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Every failure exits 1, a bad config and an unreachable Redis too: Docker reserves 2."""
+    try:
+        settings = _settings(args)
+        client = connect(redis_url(settings))
+    except FeedwatchError as exc:
+        print(f"unhealthy: {exc}")
+        return 1
+    limit = args.max_age if args.max_age is not None else heartbeat.max_age(settings.tick)
+    health = heartbeat.check(client, args.role, limit, host=args.host)
+    print(("healthy: " if health.healthy else "unhealthy: ") + health.message)
+    return 0 if health.healthy else 1
+
+
 def cmd_dead(args: argparse.Namespace) -> int:
+    from worker.publish import deadletter
+
     settings = _settings(args)
     client = connect(redis_url(settings))
     if args.retry is not None:
@@ -256,6 +299,9 @@ def cmd_dead(args: argparse.Namespace) -> int:
 
 
 def _print_story(story: Story, fmt: str) -> None:
+    from worker.publish import story_json
+    from worker.story.text import render_text
+
     if fmt == "json":
         print(story_json(story), flush=True)
         return

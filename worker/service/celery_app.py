@@ -7,10 +7,12 @@ commands docker-compose.yml runs; the config file comes from ``$FEEDWATCH_CONFIG
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import Any
 
+import redis
 from celery import Celery, signals
 from celery.utils.log import current_process_index
 from kombu.entity import Queue
@@ -18,9 +20,10 @@ from kombu.entity import Queue
 from worker.config import Settings, load_settings
 from worker.exceptions import ConfigError, RedisUnavailable
 from worker.keys import POLL_QUEUE, TICK_QUEUE
+from worker.service import heartbeat
 from worker.service.affinity import pin_pool_process
 from worker.service.broker import survive_broker_restarts
-from worker.service.connection import redis_url
+from worker.service.connection import connect, redis_url
 
 TICK_TASK = "feedwatch.tick"
 POLL_TASK = "feedwatch.poll"
@@ -70,6 +73,21 @@ def _pin_to_core(**_: Any) -> None:
     """Each pool process on a core of its own, unless the config says ``pin_processes: false``."""
     if settings.pin_processes:
         pin_pool_process(current_process_index(base=0))
+
+
+_beat_client: redis.Redis | None = None
+
+
+@signals.before_task_publish.connect  # type: ignore[untyped-decorator]
+def _note_tick_sent(sender: str | None = None, **_: Any) -> None:
+    """A beat notes each tick it sends (``feedwatch health beat``); only beats send ticks."""
+    global _beat_client
+    if sender != TICK_TASK:
+        return
+    if _beat_client is None:
+        _beat_client = connect(broker_url)
+    with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+        heartbeat.note(_beat_client, "beat")  # unreachable: the tick's publish says so too
 
 
 def _load() -> tuple[Settings, str]:

@@ -33,6 +33,7 @@ from worker.outbox import Outbox
 from worker.outcome import PollOutcome
 from worker.schedule import Booking, Schedule, interval, pacing
 from worker.schedule.hosts import HostLimits, Load, Turn, host_of, load
+from worker.service import heartbeat
 from worker.service.concurrency import PollPool
 from worker.service.connection import connect, redis_url
 
@@ -152,6 +153,13 @@ class Runtime:
             started[feed.key] = self._threads.submit(
                 self._poll_guarded, feed, before, poller, booking, at=booking.start)
         return started
+
+    def note_alive(self) -> None:
+        """Note in Redis that this host's worker is taking tasks (``feedwatch health worker``),
+        with the next round trip the process makes."""
+        writes = self.bookkeeping.pipeline()
+        heartbeat.note(writes, "worker")
+        self.bookkeeping.put(writes)
 
     def drain(self) -> None:
         """Wait until every feed handed to this process's threads has been polled and its
