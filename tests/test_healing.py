@@ -13,10 +13,10 @@ from duetime import due_in
 from feedserver import FeedServer, Route, item, rss
 
 from worker import state
-from worker.cli import status
 from worker.config import FeedConfig, Settings
 from worker.keys import LEASE_PREFIX
 from worker.poll import Poller
+from worker.report import status
 from worker.schedule import Booking
 from worker.schedule.hosts import BUSY_RETRY, host_of
 from worker.service.runtime import Runtime

@@ -56,6 +56,10 @@ TICK_QUEUE = "feedwatch.tick"
 """The Celery queue of ticks: kombu serves a worker's queues in turn, so a tick waits for at
 most one poll task instead of every poll task ahead of it."""
 
+METRICS_KEY = "feedwatch:metrics"
+"""Hash of counters every worker process adds to (polls by result, the poll duration
+histogram, stories by event), read by ``feedwatch serve`` (:mod:`worker.service.counters`)."""
+
 HEARTBEAT_KEY = "feedwatch:heartbeat"
 """Hash: ``worker:<host>`` → when a worker on that host last took a task, ``beat`` → when a
 beat last sent a tick (Unix seconds); read by ``feedwatch health`` (see

@@ -17,6 +17,8 @@ class PollOutcome:
     read: int = 0
     """How many entries were parsed: fewer than ``entries`` when known items were skipped."""
     new: int = 0
+    updated: int = 0
+    """Stories published before whose content changed, published again as updates."""
     error: str | None = None
     status: int | None = None
     """The HTTP status of the answer, when there was one."""

@@ -155,7 +155,8 @@ class Poller:
         log.info("%s: %s entries, %s read, %s new%s", feed.key, entries, len(parsed.entries),
                  len(new), f" ({problem})" if problem else "")
         return PollOutcome(feed.key, "new", entries=entries, read=len(parsed.entries), new=len(new),
-                           document_minimum=parsed.poll_minimum, **_answer_facts(response))
+                           updated=len(published.updated), document_minimum=parsed.poll_minimum,
+                           **_answer_facts(response))
 
     def _fresh(self, feed: FeedConfig, stories: list[Story], shared: set[str]) -> list[Story]:
         """The stories not published before (one read-only look), when near-duplicate screening

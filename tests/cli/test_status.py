@@ -13,8 +13,8 @@ from feedserver import FeedServer, Route, item, rss
 from processes import environment
 
 from worker import state
-from worker.cli import status
 from worker.config import FeedConfig, Settings, load_settings
+from worker.report import status
 from worker.schedule import Schedule
 from worker.service.runtime import Runtime
 

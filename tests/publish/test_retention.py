@@ -6,9 +6,9 @@ import time
 
 import redis
 
-from worker.cli import groups
 from worker.config import Settings
 from worker.publish import Publisher
+from worker.report import groups
 from worker.story import Story
 from worker.story.identity import story_id
 

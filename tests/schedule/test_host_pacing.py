@@ -20,8 +20,8 @@ from duetime import due_in
 from feedserver import FeedServer, item, rss
 from processes import environment
 
-from worker.cli import status
 from worker.config import load_settings
+from worker.report import status
 from worker.service.runtime import Runtime
 
 

@@ -94,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="only the feeds with errors, retired or moved")
     status.set_defaults(handler=cmd_status)
 
+    serve = commands.add_parser(
+        "serve", help="serve /metrics (Prometheus), /healthz and /readyz for every worker")
+    _config_option(serve)
+    serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
+                       help="address to bind (default 127.0.0.1:8080; no login: bind wider "
+                            "only on a network you trust)")
+    serve.set_defaults(handler=cmd_serve)
+
     health = commands.add_parser(
         "health", help="exit 0 if this host's worker (or a beat) is at work, 1 if not "
                        "(a container healthcheck)")
@@ -239,8 +247,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from worker.cli import groups as consumer_groups
-    from worker.cli import status as status_report
+    from worker.report import groups as consumer_groups
+    from worker.report import status as status_report
 
     settings = _settings(args)
     client = connect(redis_url(settings))
@@ -262,6 +270,22 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(line)
         print()
         print(consumer_groups.render(consumer_groups.collect(client, settings)))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from worker.web.server import make_server
+
+    settings = _settings(args)
+    server = make_server(connect(redis_url(settings)), settings, args.listen)
+    host, port = server.server_address[:2]
+    print(f"feedwatch: serving /metrics, /healthz and /readyz on http://{host!s}:{port}/",
+          file=sys.stderr, flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # docker stop: a clean exit
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
     return 0
 
 

@@ -36,6 +36,7 @@ from worker.schedule.hosts import HostLimits, Load, Turn, host_of, load
 from worker.service import heartbeat
 from worker.service.concurrency import PollPool
 from worker.service.connection import connect, redis_url
+from worker.service.counters import PollCounters
 
 if TYPE_CHECKING:
     from worker.fetch import HttpClient
@@ -65,6 +66,7 @@ class Runtime:
         self.schedule = Schedule(self.client, lease_seconds=self._lease_seconds())
         self.bookkeeping = Outbox(self.client)
         """Each poll's bookkeeping, sent with the next host turn (:mod:`worker.outbox`)."""
+        self.counters = PollCounters()
         self.hosts = self._host_limits()
         self._http: list[HttpClient] = []
         self._poller: Poller | None = None
@@ -165,6 +167,9 @@ class Runtime:
         """Wait until every feed handed to this process's threads has been polled and its
         bookkeeping is in Redis."""
         self._threads.drain()
+        writes = self.bookkeeping.pipeline()
+        self.counters.flush_into(writes)
+        self.bookkeeping.put(writes)
         self.bookkeeping.flush()
 
     def poll(self, key: str) -> PollOutcome | None:
@@ -230,6 +235,7 @@ class Runtime:
         next_due: float | None = time.time() + feed.interval
         writes = self.bookkeeping.pipeline()
         held = [turn]
+        outcome: PollOutcome | None = None
 
         def read() -> None:  # the document is in: the host's slot is free for the next feed
             self.hosts.done(host, held.pop())
@@ -255,7 +261,19 @@ class Runtime:
         finally:
             state.mark_polled(writes, feed.key, lease.token)
             self.schedule.finish(feed.key, next_due, host, (feed.key, lease.token), writes)
+            self._count(outcome, time.time() - turn.at, writes)
             self.bookkeeping.put(writes)
+
+    def _count(self, outcome: PollOutcome | None, seconds: float,
+               writes: redis.client.Pipeline) -> None:
+        """Count a poll for /metrics (None: it raised), and add this process's counts to
+        Redis with its bookkeeping now and then (:mod:`worker.service.counters`)."""
+        if outcome is None:
+            self.counters.add_poll("error", seconds)
+        else:
+            self.counters.add_poll(outcome.result, seconds, outcome.new, outcome.updated)
+        if self.counters.flush_due():
+            self.counters.flush_into(writes)
 
     def _turn_refused(self, feed: FeedConfig, host: str, turn: Turn, booking: Booking) -> None:
         """A feed that got no turn: another worker polls it (nothing to do), its host is paused
