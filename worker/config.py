@@ -23,6 +23,7 @@ from worker.exceptions import ConfigError
 from worker.keys import DEFAULT_STREAM
 
 NearDuplicates = Literal["annotate", "drop", "off"]
+LogFormat = Literal["text", "json"]
 """``near_duplicates`` modes: mark copies of earlier stories, leave them out, or do not look."""
 
 DEFAULT_PATH = Path("config/feeds.yaml")
@@ -122,6 +123,8 @@ class Settings:
     """Hold each worker pool process to one CPU core (see worker/service/affinity.py)."""
     poll_threads: int = DEFAULT_POLL_THREADS
     """The most feeds one worker process polls at once; read when the process starts."""
+    log_format: LogFormat = "text"
+    """How worker and beat write their log lines (see :mod:`worker.service.logs`)."""
     feed_by_key: dict[str, FeedConfig] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -210,7 +213,7 @@ def parse_settings(data: Any, path: str = "<config>") -> Settings:
 _GLOBAL_KEYS = {
     "redis_url", "stream", "data_dir", "retention", "tick", "user_agent", "defaults", "feeds",
     "contact", "allow_private_networks", "per_host", "updates", "pin_processes", "poll_threads",
-    "hosts",
+    "hosts", "log_format",
 }
 _DEFAULTS_KEYS = {"interval", "timeout", "max_body_bytes", "min_interval", "max_interval",
                   "near_duplicates"}
@@ -297,6 +300,14 @@ def _full_text_mode(value: Any) -> str:
     return str(value)
 
 
+def _log_format(value: Any) -> LogFormat:
+    if value == "text":
+        return "text"
+    if value == "json":
+        return "json"
+    raise ValueError(value)
+
+
 def _near_duplicates_mode(value: Any) -> NearDuplicates:
     for mode in NEAR_DUPLICATE_MODES:
         if value == mode:
@@ -365,6 +376,7 @@ def _read_globals(data: dict[str, Any], checker: _Checker) -> dict[str, Any]:
         "pin_processes": checker.value(top, data, "pin_processes", _boolean, True, "true or false"),
         "poll_threads": checker.value(
             top, data, "poll_threads", _positive_int, DEFAULT_POLL_THREADS, "a whole number > 0"),
+        "log_format": checker.value(top, data, "log_format", _log_format, "text", "text or json"),
         "host_max_concurrent": checker.value(
             "per_host", per_host, "max_concurrent", _positive_int, DEFAULT_HOST_MAX_CONCURRENT,
             "a whole number > 0"),

@@ -94,7 +94,8 @@ class Poller:
             )
         except AskedToWait as exc:
             state.record_wait(writes, feed.key, str(exc), exc.status)
-            log.info("%s: %s, asked to wait", feed.key, exc)
+            log.info("%s: %s, asked to wait", feed.key, exc, extra={
+                "feed": feed.key, "event": "asked_to_wait", "status": exc.status})
             return PollOutcome(feed.key, "asked to wait", error=str(exc), status=exc.status,
                                wait_until=exc.until)
         except FetchError as exc:
@@ -153,7 +154,10 @@ class Poller:
                 len(parsed.entries), numbered, {story.id for story in passed}),
         )
         log.info("%s: %s entries, %s read, %s new%s", feed.key, entries, len(parsed.entries),
-                 len(new), f" ({problem})" if problem else "")
+                 len(new), f" ({problem})" if problem else "", extra={
+                     "feed": feed.key, "event": "read", "entries": entries,
+                     "read": len(parsed.entries), "new": len(new),
+                     "updated": len(published.updated), "problem": problem})
         return PollOutcome(feed.key, "new", entries=entries, read=len(parsed.entries), new=len(new),
                            updated=len(published.updated), document_minimum=parsed.poll_minimum,
                            **_answer_facts(response))
@@ -206,14 +210,16 @@ class Poller:
             validators=response.validators, body_hash=body_hash, new_stories=0, problem=None,
             previous=previous,
         )
-        log.debug("%s: %s", feed.key, result)  # most polls: a line each would drown the log
+        log.debug("%s: %s", feed.key, result,  # most polls: a line each would drown the log
+                  extra={"feed": feed.key, "event": result.replace(" ", "_")})
         return PollOutcome(feed.key, result, **_answer_facts(response))
 
     def _failed(
         self, writes: redis.client.Pipeline, feed: FeedConfig, error: str, status: int | None,
     ) -> PollOutcome:
         state.record_error(writes, feed.key, error, status)
-        log.warning("%s: %s", feed.key, error)
+        log.warning("%s: %s", feed.key, error,
+                    extra={"feed": feed.key, "event": "error", "error": error, "status": status})
         return PollOutcome(feed.key, "error", error=error, status=status)
 
 

@@ -59,7 +59,8 @@ def normalize_entries(
             )
         except Exception as exc:  # one bad entry must not cost the others
             problems.append(f"{where}: {type(exc).__name__}: {exc}")
-            log.exception("%s: cannot normalize %s", feed.key, where)
+            log.exception("%s: cannot normalize %s", feed.key, where,
+                          extra={"feed": feed.key, "event": "normalize_failed", "entry": where})
             if failures is not None:
                 failures.append(Failure(where, f"{type(exc).__name__}: {exc}", entry))
             continue

@@ -20,7 +20,7 @@ from kombu.entity import Queue
 from worker.config import Settings, load_settings
 from worker.exceptions import ConfigError, RedisUnavailable
 from worker.keys import POLL_QUEUE, TICK_QUEUE
-from worker.service import heartbeat
+from worker.service import heartbeat, logs
 from worker.service.affinity import pin_pool_process
 from worker.service.broker import survive_broker_restarts
 from worker.service.connection import connect, redis_url
@@ -63,9 +63,17 @@ per poll that read a changed document, and every problem (polls answered 304 at 
 
 
 @signals.after_setup_logger.connect  # type: ignore[untyped-decorator]
-def _quiet_celery(**_: Any) -> None:
+def _quiet_celery(logger: logging.Logger | None = None, **_: Any) -> None:
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    if logger is not None and logs.log_format(settings) == "json":
+        logs.use_json(logger)
+
+
+@signals.after_setup_task_logger.connect  # type: ignore[untyped-decorator]
+def _task_lines_as_json(logger: logging.Logger | None = None, **_: Any) -> None:
+    if logger is not None and logs.log_format(settings) == "json":
+        logs.use_json(logger)
 
 
 @signals.worker_process_init.connect  # type: ignore[untyped-decorator]

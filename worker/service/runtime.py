@@ -189,7 +189,8 @@ class Runtime:
         for key in keys:
             feed = self.settings.feed_by_key.get(key)
             if feed is None or not feed.enabled:
-                log.info("%s: no longer in the config, not polled", key)
+                log.info("%s: no longer in the config, not polled", key,
+                         extra={"feed": key, "event": "not_in_config"})
             else:
                 feeds.append(feed)
         states = state.load_many(self.client, [f.key for f in feeds])
@@ -204,10 +205,12 @@ class Runtime:
             return self._poll_leased(feed, before, poller, booking)
         except REDIS_GONE as exc:
             log.warning("%s: poll abandoned, Redis is unreachable (%s); the feed is polled "
-                        "again when Redis is back and its lease has run out", feed.key, exc)
+                        "again when Redis is back and its lease has run out", feed.key, exc,
+                        extra={"feed": feed.key, "event": "redis_unreachable"})
             return None
         except Exception:
-            log.exception("%s: poll failed", feed.key)
+            log.exception("%s: poll failed", feed.key,
+                          extra={"feed": feed.key, "event": "poll_failed"})
             return None
 
     def _poll_leased(
@@ -222,7 +225,8 @@ class Runtime:
         claimed = self.schedule.claim_of(booking)
         if claimed is not None and time.time() > claimed:
             log.warning("%s: its booked start passed a lease ago, not polled: the tick books it "
-                        "again (workers are falling behind)", feed.key)
+                        "again (workers are falling behind)", feed.key,
+                        extra={"feed": feed.key, "event": "start_missed"})
             return None
         lease = self.schedule.lease(feed.key, watch=state.poll_marker(feed.key))
         host = host_of(before.fetch_url(feed.url))
@@ -280,9 +284,12 @@ class Runtime:
         (back when the pause ends), or its host stayed busy past the patience (back in its
         place, due when it was, for the next tick)."""
         if turn.reason == "leased":
-            log.info("%s: another worker is polling it, skipped", feed.key)
+            log.info("%s: another worker is polling it, skipped", feed.key,
+                     extra={"feed": feed.key, "event": "leased"})
             return
-        log.debug("%s: host %s %s, polled later", feed.key, host, turn.reason)
+        log.debug("%s: host %s %s, polled later", feed.key, host, turn.reason,
+                  extra={"feed": feed.key, "event": "no_turn", "host": host,
+                         "reason": turn.reason})
         due = turn.at + random.uniform(0, 1) if turn.reason == "paused" else booking.due
         self.schedule.reschedule(feed.key, due, host, claimed=self.schedule.claim_of(booking))
 
@@ -298,10 +305,12 @@ class Runtime:
         state.save_pacing(writes, feed.key, decision.fields, before)
         if decision.learned:
             log.warning("%s: %s has moved permanently to %s; polling it there, please update "
-                        "the config", feed.key, feed.url, decision.learned)
+                        "the config", feed.key, feed.url, decision.learned,
+                        extra={"feed": feed.key, "event": "moved", "moved_to": decision.learned})
         if decision.plan is None:
             log.warning("%s: retired, no longer polled: %s (a new url in the config revives it)",
-                        feed.key, decision.retired)
+                        feed.key, decision.retired,
+                        extra={"feed": feed.key, "event": "retired", "reason": decision.retired})
             self.schedule.retire(feed.key, feed.url)
             return None, None
         plan = decision.plan
