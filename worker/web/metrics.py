@@ -99,12 +99,18 @@ class FeedwatchCollector(Collector):
         pending = GaugeMetricFamily("feedwatch_consumer_group_pending",
                                     "Entries a consumer group read and has not acknowledged",
                                     labels=["group"])
+        at_risk = GaugeMetricFamily(
+            "feedwatch_consumer_group_at_risk",
+            "1 when a consumer group's backlog reached 80% of a retention limit (as `status` "
+            "warns): trimming is about to take stories it has not handled", labels=["group"])
         for group in consumer_groups.collect(self._client, self._settings, now):
             if group.lag is not None:
                 lag.add_metric([group.name], group.lag)
             pending.add_metric([group.name], group.pending)
+            at_risk.add_metric([group.name], 1 if group.warning else 0)
         yield lag
         yield pending
+        yield at_risk
 
     def _heartbeats(self, now: float) -> Iterator[GaugeMetricFamily]:
         beats = cast(dict[bytes, bytes], self._client.hgetall(HEARTBEAT_KEY))
