@@ -120,4 +120,5 @@ def test_the_wheel_carries_the_lua_scripts_and_the_story_schema(tmp_path: Path) 
     carried = set(zipfile.ZipFile(wheel).namelist())
     wanted = {str(p.relative_to(ROOT)) for p in (ROOT / "worker").rglob("*.lua")}
     wanted.add("worker/story/schema/message.json")
+    wanted.add("worker/web/status.html")
     assert len(wanted) > 5 and wanted <= carried, sorted(wanted - carried)

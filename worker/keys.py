@@ -60,6 +60,10 @@ METRICS_KEY = "feedwatch:metrics"
 """Hash of counters every worker process adds to (polls by result, the poll duration
 histogram, stories by event), read by ``feedwatch serve`` (:mod:`worker.service.counters`)."""
 
+STORIES_HOURLY_KEY = "feedwatch:metrics:hourly"
+"""Hash: the start of an hour (Unix seconds) → stories published new in it, for the status
+page's chart; fields older than two days are dropped as counts are added."""
+
 HEARTBEAT_KEY = "feedwatch:heartbeat"
 """Hash: ``worker:<host>`` → when a worker on that host last took a task, ``beat`` → when a
 beat last sent a tick (Unix seconds); read by ``feedwatch health`` (see

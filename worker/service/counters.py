@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 
-from worker.keys import METRICS_KEY
+from worker.keys import METRICS_KEY, STORIES_HOURLY_KEY
 from worker.state import Writer
 
 FLUSH_SECONDS = 5.0
@@ -25,6 +25,9 @@ FLUSH_SECONDS = 5.0
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 """Upper bounds (seconds) of the poll duration histogram's buckets; the last is +Inf."""
 RESULTS = ("new", "not modified", "unchanged", "error", "asked to wait")
+HOUR = 3600
+KEEP_HOURS = 48
+"""Hours of stories-per-hour counts kept for the status page (it shows the last 24)."""
 """Every result a poll can have (:class:`worker.outcome.PollOutcome`)."""
 
 
@@ -52,6 +55,7 @@ class PollCounters:
     def __init__(self, flush_seconds: float = FLUSH_SECONDS) -> None:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._hourly: Counter[int] = Counter()
         self._flush_seconds = flush_seconds
         self._flushed = time.monotonic()
 
@@ -64,6 +68,7 @@ class PollCounters:
             counts[DURATION_SUM] += round(seconds * 1e6)
             if new:
                 counts[stories_field("new")] += new
+                self._hourly[hour_of(time.time())] += new
             if updated:
                 counts[stories_field("updated")] += updated
 
@@ -75,9 +80,20 @@ class PollCounters:
         """Add the counts to Redis (into ``writes``) and start counting from zero."""
         with self._lock:
             counts, self._counts = self._counts, Counter()
+            hourly, self._hourly = self._hourly, Counter()
             self._flushed = time.monotonic()
         for name, value in counts.items():
             writes.hincrby(METRICS_KEY, name, value)
+        for hour, stories in hourly.items():
+            writes.hincrby(STORIES_HOURLY_KEY, str(hour), stories)
+        if hourly:  # the day before the kept ones: a field no flush dropped in time goes too
+            oldest = max(hourly) - KEEP_HOURS * HOUR
+            writes.hdel(STORIES_HOURLY_KEY, *(str(oldest - n * HOUR) for n in range(24)))
+
+
+def hour_of(timestamp: float) -> int:
+    """The start of the hour ``timestamp`` falls in (Unix seconds)."""
+    return int(timestamp // HOUR * HOUR)
 
 
 def read(found: Mapping[bytes, bytes]) -> dict[str, int]:

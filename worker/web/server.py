@@ -1,6 +1,6 @@
 """The HTTP side of ``feedwatch serve``: a small threaded server from the standard library,
-routing ``/metrics``, ``/healthz`` and ``/readyz``. It has no login: it binds to 127.0.0.1
-unless told otherwise (``--listen``)."""
+routing the status page (``/``, ``/status.json``), ``/metrics``, ``/healthz`` and ``/readyz``.
+It has no login: it binds to 127.0.0.1 unless told otherwise (``--listen``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from prometheus_client.registry import CollectorRegistry
 
 from worker.config import Settings
 from worker.exceptions import FeedwatchError
-from worker.web import readiness
+from worker.web import page, readiness
 from worker.web.metrics import FeedwatchCollector
 
 log = logging.getLogger("feedwatch.web")
@@ -45,12 +45,24 @@ def make_server(client: redis.Redis, settings: Settings, listen: str) -> Threadi
                 self._json(200, {"status": "ok"})
             elif path == "/readyz":
                 self._json(*readiness.answer(readiness.checks(client, settings.tick)))
+            elif path == "/":
+                self._send(200, "text/html; charset=utf-8", page.page())
+            elif path == "/status.json":
+                self._status()
             else:
                 self._json(404, {"error": f"no such page: {path}",
-                                 "pages": ["/metrics", "/healthz", "/readyz"]})
+                                 "pages": ["/", "/status.json", "/metrics", "/healthz",
+                                           "/readyz"]})
+
+        def _status(self) -> None:
+            try:
+                self._json(200, page.status(client, settings))
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                self._json(503, {"error": f"Redis is unreachable: {exc}"})
 
         def _json(self, status: int, body: dict[str, Any]) -> None:
-            self._send(status, "application/json", json.dumps(body).encode() + b"\n")
+            self._send(status, "application/json",
+                       json.dumps(body, default=str).encode() + b"\n")
 
         def _send(self, status: int, content_type: str, body: bytes) -> None:
             self.send_response(status)
