@@ -126,6 +126,10 @@ def test_redis_has_a_ping_healthcheck(spec: dict[str, Any]) -> None:
     assert test[1:] == ["valkey-cli", "ping"]
 
 
+def test_every_service_has_a_healthcheck(spec: dict[str, Any]) -> None:
+    assert all("healthcheck" in service for service in spec["services"].values())
+
+
 @pytest.mark.parametrize("name", ["worker", "beat"])
 def test_worker_and_beat_are_checked_by_the_health_command_the_end_to_end_test_runs(
     name: str,

@@ -19,6 +19,8 @@ class PollOutcome:
     new: int = 0
     updated: int = 0
     """Stories published before whose content changed, published again as updates."""
+    near_duplicates: int = 0
+    """New stories found to be near-duplicates of earlier ones (annotated or dropped)."""
     error: str | None = None
     status: int | None = None
     """The HTTP status of the answer, when there was one."""

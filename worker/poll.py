@@ -159,7 +159,8 @@ class Poller:
                      "read": len(parsed.entries), "new": len(new),
                      "updated": len(published.updated), "problem": problem})
         return PollOutcome(feed.key, "new", entries=entries, read=len(parsed.entries), new=len(new),
-                           updated=len(published.updated), document_minimum=parsed.poll_minimum,
+                           updated=len(published.updated), near_duplicates=screened.found,
+                           document_minimum=parsed.poll_minimum,
                            **_answer_facts(response))
 
     def _fresh(self, feed: FeedConfig, stories: list[Story], shared: set[str]) -> list[Story]:

@@ -90,6 +90,8 @@ def test_metrics_count_what_reached_the_stream_and_readiness_follows_beat_and_re
     try:
         wait_for(lambda: ready(web_port)[0] == 200, 60, "a ready deployment", logs)
         assert get(web_port, "/healthz") == (200, b'{"status": "ok"}\n')
+        check = [part.replace(":8080/", f":{web_port}/") for part in healthcheck_command("web")]
+        assert subprocess.run(command(check), timeout=30).returncode == 0, "compose's check"
 
         def counted() -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
             found = metrics(web_port)

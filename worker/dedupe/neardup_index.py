@@ -210,6 +210,8 @@ class Screened:
     index: NearDuplicateIndex
     signatures: dict[str, Signature] = field(default_factory=dict)
     """The signature of each story by id; stories without one are never recorded."""
+    found: int = 0
+    """How many stories were near-duplicates of earlier ones (annotated or dropped)."""
 
     def record(
         self, published: Sequence[Story], writes: redis.client.Pipeline | None = None,
@@ -247,6 +249,8 @@ def screen(
         match = None
         if signature is not None:
             match = recorded[story.id] or earlier.match(story.id, signature)
+        if match is not None:
+            screened.found += 1
         if match is not None and mode == "drop":
             continue
         if match is not None:

@@ -49,6 +49,9 @@ def stories_field(event: str) -> str:
     return "stories:" + event
 
 
+NEAR_DUPLICATES = "near_duplicates"
+
+
 class PollCounters:
     """One process's counts since its last flush; threads add to it at once."""
 
@@ -59,7 +62,8 @@ class PollCounters:
         self._flush_seconds = flush_seconds
         self._flushed = time.monotonic()
 
-    def add_poll(self, result: str, seconds: float, new: int = 0, updated: int = 0) -> None:
+    def add_poll(self, result: str, seconds: float, new: int = 0, updated: int = 0,
+                 near_duplicates: int = 0) -> None:
         bucket = bisect.bisect_left(DURATION_BUCKETS, seconds)
         with self._lock:
             counts = self._counts
@@ -71,6 +75,8 @@ class PollCounters:
                 self._hourly[hour_of(time.time())] += new
             if updated:
                 counts[stories_field("updated")] += updated
+            if near_duplicates:
+                counts[NEAR_DUPLICATES] += near_duplicates
 
     def flush_due(self) -> bool:
         """Whether :data:`FLUSH_SECONDS` passed since the last flush."""

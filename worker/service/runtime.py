@@ -275,7 +275,8 @@ class Runtime:
         if outcome is None:
             self.counters.add_poll("error", seconds)
         else:
-            self.counters.add_poll(outcome.result, seconds, outcome.new, outcome.updated)
+            self.counters.add_poll(outcome.result, seconds, outcome.new, outcome.updated,
+                                   outcome.near_duplicates)
         if self.counters.flush_due():
             self.counters.flush_into(writes)
 

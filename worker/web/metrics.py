@@ -133,6 +133,10 @@ def _counted(found: dict[str, int]) -> Iterator[CounterMetricFamily | HistogramM
     for event in ("new", "updated"):
         stories.add_metric([event], found.get(counters.stories_field(event), 0))
     yield stories
+    yield CounterMetricFamily(
+        "feedwatch_near_duplicates", "New stories found to be near-duplicates of earlier ones "
+        "(annotated or dropped, as each feed's near_duplicates says)",
+        value=found.get(counters.NEAR_DUPLICATES, 0))
     buckets, total = [], 0
     bounds = [*map(str, counters.DURATION_BUCKETS), "+Inf"]
     for index, bound in enumerate(bounds):
