@@ -8,7 +8,7 @@ that body were published: a crash in between makes the next poll fetch and publi
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -106,12 +106,23 @@ def load(client: redis.Redis, key: str) -> FeedState:
     return from_hash(client.hgetall(feed_key(key)))  # type: ignore[arg-type]
 
 
-def load_many(client: redis.Redis, keys: list[str]) -> list[FeedState]:
-    """The states of several feeds in one round trip."""
+def load_many(
+    client: redis.Redis, keys: list[str], fields: Sequence[str] | None = None,
+) -> list[FeedState]:
+    """The states of several feeds in one round trip; with ``fields``, only those are read
+    (a report that needs no validators or known items reads a fraction of the bytes)."""
     pipe = client.pipeline(transaction=False)
     for key in keys:
-        pipe.hgetall(feed_key(key))
-    return [from_hash(found) for found in pipe.execute()]
+        if fields is None:
+            pipe.hgetall(feed_key(key))
+        else:
+            pipe.hmget(feed_key(key), list(fields))
+    found = pipe.execute()
+    if fields is None:
+        return [from_hash(stored) for stored in found]
+    names = [name.encode() for name in fields]
+    return [from_hash({n: v for n, v in zip(names, values, strict=True) if v is not None})
+            for values in found]
 
 
 def from_hash(found: Mapping[bytes, bytes]) -> FeedState:

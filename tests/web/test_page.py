@@ -22,6 +22,7 @@ from processes import Process, command, environment, wait_for
 
 from worker.config import load_settings
 from worker.service.runtime import Runtime
+from worker.web import page
 
 pytestmark = pytest.mark.e2e
 
@@ -102,3 +103,13 @@ def test_a_real_browser_renders_the_feeds_table_and_the_chart(
                    capture_output=True, timeout=120, check=False)
     assert shot.exists() and shot.stat().st_size > 10_000
     print(f"\nscreenshot of the status page: {shot}")
+
+
+def test_the_page_lists_feeds_in_trouble_first_and_counts_those_it_leaves_out(
+        served: int, tmp_path: Path, redis_client: redis.Redis,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(page, "SHOWN_FEEDS", 1)
+    found = page.status(redis_client, load_settings(tmp_path / "feeds.yaml"))
+    assert [f["key"] for f in found["feeds"]] == ["broken-one"]
+    assert (found["feeds_total"], found["feeds_not_shown"]) == (2, 1)
+    assert found["feeds_by_state"] == {"erroring": 1, "ok": 1}

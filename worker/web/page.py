@@ -7,6 +7,7 @@ the tables and the chart, and again every 30 seconds. It is read-only and has no
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import resources
@@ -22,6 +23,9 @@ from worker.service.counters import HOUR, hour_of
 from worker.web.metrics import feed_state
 
 CHART_HOURS = 24
+SHOWN_FEEDS = 1000
+"""Feeds the page lists at most, those in trouble first: a browser table of 100,000 rows
+helps nobody; the counts cover them all, and ``feedwatch status`` lists every one."""
 
 
 def page() -> bytes:
@@ -33,11 +37,16 @@ def status(client: redis.Redis, settings: Settings, now: float | None = None) ->
     """Everything the page shows, as JSON-ready data."""
     at = time.time() if now is None else now
     feeds = [asdict(row) | {"state": feed_state(row)}
-             for row in status_report.collect(client, settings, at)]
+             for row in status_report.collect(client, settings, at) if row.enabled]
+    by_state = Counter(feed["state"] for feed in feeds)
+    feeds.sort(key=lambda feed: (feed["state"] == "ok", feed["key"]))
     return {
         "generated": datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds"),
         "stream": settings.stream,
-        "feeds": feeds,
+        "feeds_total": len(feeds),
+        "feeds_by_state": dict(by_state),
+        "feeds": feeds[:SHOWN_FEEDS],
+        "feeds_not_shown": max(0, len(feeds) - SHOWN_FEEDS),
         "hosts": [asdict(row) for row in status_report.collect_hosts(client, settings, at)],
         "groups": [asdict(row) for row in consumer_groups.collect(client, settings, at)],
         "dead_letters": client.xlen(dead_stream(settings.stream)),
