@@ -95,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=cmd_status)
 
     serve = commands.add_parser(
-        "serve", help="serve /metrics (Prometheus), /healthz and /readyz for every worker")
+        "serve", help="serve a status page, /metrics (Prometheus), /healthz and /readyz")
     _config_option(serve)
     serve.add_argument("--listen", default="127.0.0.1:8080", metavar="HOST:PORT",
                        help="address to bind (default 127.0.0.1:8080; no login: bind wider "
@@ -279,7 +279,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     server = make_server(connect(redis_url(settings)), settings, args.listen)
     host, port = server.server_address[:2]
-    print(f"feedwatch: serving /metrics, /healthz and /readyz on http://{host!s}:{port}/",
+    print(f"feedwatch: serving the status page, /metrics, /healthz and /readyz on "
+          f"http://{host!s}:{port}/",
           file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # docker stop: a clean exit
     try:

@@ -50,6 +50,20 @@ class FeedStatus:
         return not (self.errors or self.retired or self.location or self.result == "error"
                     or self.late)
 
+    @property
+    def state(self) -> str:
+        """One of :data:`FEED_STATES`: the one a user must act on first."""
+        if self.retired:
+            return "retired"
+        if self.location or self.moved_to:
+            return "moved"
+        if self.errors or self.result == "error":
+            return "erroring"
+        return "late" if self.late else "ok"
+
+
+FEED_STATES = ("ok", "erroring", "retired", "moved", "late")
+
 
 LATE_AFTER = 60.0
 """Seconds past its due time from which a feed that is still waiting counts as late: a tick

@@ -31,10 +31,11 @@ from urllib.parse import urlsplit
 
 import redis
 
-from worker import lua, outbox
+from worker import lua
 from worker.config import HostPolicy
 from worker.exceptions import HostUnavailable
 from worker.keys import HOST_PREFIX, SLOTS_PREFIX
+from worker.schedule import outbox
 
 log = logging.getLogger("feedwatch.hosts")
 
@@ -146,7 +147,7 @@ class HostLimits:
         """``policy`` gives each host's limits (:meth:`worker.config.Settings.host_policy`);
         ``request_seconds`` bounds one request (the fetch timeout and then some): a slot is
         freed after it even when its worker died. With ``writes``, each turn carries the
-        writes waiting there to Redis ahead of it (see :mod:`worker.outbox`)."""
+        writes waiting there to Redis ahead of it (see :mod:`worker.schedule.outbox`)."""
         self._client = client
         self._writes = writes
         self.policy = policy

@@ -63,15 +63,15 @@ per poll that read a changed document, and every problem (polls answered 304 at 
 
 
 @signals.after_setup_logger.connect  # type: ignore[untyped-decorator]
-def _quiet_celery(logger: logging.Logger | None = None, **_: Any) -> None:
+def _quiet_celery(**_: Any) -> None:
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    if logger is not None and logs.log_format(settings) == "json":
-        logs.use_json(logger)
 
 
+@signals.after_setup_logger.connect  # type: ignore[untyped-decorator]
 @signals.after_setup_task_logger.connect  # type: ignore[untyped-decorator]
-def _task_lines_as_json(logger: logging.Logger | None = None, **_: Any) -> None:
+def _lines_as_json(logger: logging.Logger | None = None, **_: Any) -> None:
+    """With ``log_format: json``, Celery's handlers (its own and its tasks') write JSON."""
     if logger is not None and logs.log_format(settings) == "json":
         logs.use_json(logger)
 

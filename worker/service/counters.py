@@ -3,10 +3,10 @@ they took, stories published by event.
 
 Each worker process counts in memory and adds its counts to one Redis hash
 (:data:`~worker.keys.METRICS_KEY`) every :data:`FLUSH_SECONDS`, with the bookkeeping of a poll
-(:mod:`worker.outbox`): a poll costs a few dictionary updates, not a Redis command. The hash
-holds the sums of every process on every machine, so the counters hold across them and across
-restarts of ``serve``; a process that dies loses the counts of its last few seconds, which a
-Prometheus counter tolerates (``rate()`` sees a smaller step, never a reset).
+(:mod:`worker.schedule.outbox`): a poll costs a few dictionary updates, not a Redis command.
+The hash holds the sums of every process on every machine, so the counters hold across them
+and across restarts of ``serve``; a process that dies loses the counts of its last few seconds,
+which a Prometheus counter tolerates (``rate()`` sees a smaller step, never a reset).
 """
 
 from __future__ import annotations

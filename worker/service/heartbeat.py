@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import redis
 
@@ -49,18 +49,31 @@ class Health:
     message: str
 
 
+def seen(client: redis.Redis) -> dict[str, float]:
+    """Every heartbeat: field (``beat``, ``worker:<host>``) → when it was noted."""
+    found = cast(dict[bytes, bytes], client.hgetall(HEARTBEAT_KEY))
+    return {name.decode(): float(value) for name, value in found.items()}
+
+
 def check(client: redis.Redis, role: Role, limit: float, host: str | None = None,
           now: float | None = None) -> Health:
     """Whether the worker of ``host`` (or a beat) noted a heartbeat within ``limit`` seconds."""
     name = f"the worker on {host or socket.gethostname()}" if role == "worker" else "a beat"
     try:
-        seen = client.hget(HEARTBEAT_KEY, field(role, host))
+        last = client.hget(HEARTBEAT_KEY, field(role, host))
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return Health(False, f"Redis is unreachable ({exc})")
-    if seen is None:
+    return judge(name, role, None if last is None else float(last), limit,
+                 time.time() if now is None else now)
+
+
+def judge(name: str, role: Role, last: float | None, limit: float, now: float) -> Health:
+    """Whether a heartbeat noted at ``last`` (None: never) is within ``limit`` seconds, and
+    the sentence that says so, naming ``name``."""
+    if last is None:
         return Health(False, f"no heartbeat from {name} yet")
-    age = (time.time() if now is None else now) - float(seen)
+    age = max(0.0, now - last)
     what = "took a task" if role == "worker" else "sent a tick"
     if age > limit:
         return Health(False, f"{name} last {what} {age:.0f} s ago (more than {limit:.0f} s)")
-    return Health(True, f"{name} {what} {max(age, 0):.0f} s ago")
+    return Health(True, f"{name} {what} {age:.0f} s ago")

@@ -29,10 +29,10 @@ import redis
 from worker import state
 from worker.config import FeedConfig, Settings, load_settings
 from worker.exceptions import ConfigError
-from worker.outbox import Outbox
 from worker.outcome import PollOutcome
 from worker.schedule import Booking, Schedule, interval, pacing
 from worker.schedule.hosts import HostLimits, Load, Turn, host_of, load
+from worker.schedule.outbox import Outbox
 from worker.service import heartbeat
 from worker.service.concurrency import PollPool
 from worker.service.connection import connect, redis_url
@@ -65,7 +65,7 @@ class Runtime:
         self.client = connect(redis_url(self.settings), threads=self.settings.poll_threads)
         self.schedule = Schedule(self.client, lease_seconds=self._lease_seconds())
         self.bookkeeping = Outbox(self.client)
-        """Each poll's bookkeeping, sent with the next host turn (:mod:`worker.outbox`)."""
+        """Each poll's bookkeeping, sent with the next host turn (:mod:`worker.schedule.outbox`)."""
         self.counters = PollCounters()
         self.hosts = self._host_limits()
         self._http: list[HttpClient] = []
@@ -137,7 +137,7 @@ class Runtime:
 
         The remembered states of the whole batch are read in one round trip to Redis; each
         feed then takes one to get its lease and its host's turn, carrying the bookkeeping of
-        the polls before it (:mod:`worker.outbox`), and a changed feed one more to free the
+        the polls before it (:mod:`worker.schedule.outbox`), and a changed feed one more to free the
         host's slot once its document is read."""
         self._reload()
         poller = self.poller

@@ -17,24 +17,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from worker.config import Settings
-from worker.keys import HEARTBEAT_KEY, HOSTS_DUE_KEY, METRICS_KEY, dead_stream
+from worker.keys import HOSTS_DUE_KEY, METRICS_KEY, dead_stream
 from worker.report import groups as consumer_groups
 from worker.report import status as status_report
-from worker.schedule.hosts import host_of
-from worker.service import counters
-
-FEED_STATES = ("ok", "erroring", "retired", "moved", "late")
-
-
-def feed_state(row: status_report.FeedStatus) -> str:
-    """One state a feed counts under, the one a user must act on first."""
-    if row.retired:
-        return "retired"
-    if row.location or row.moved_to:
-        return "moved"
-    if row.errors or row.result == "error":
-        return "erroring"
-    return "late" if row.late else "ok"
+from worker.service import counters, heartbeat
 
 
 class FeedwatchCollector(Collector):
@@ -60,20 +46,17 @@ class FeedwatchCollector(Collector):
 
     def _feeds(self, now: float) -> Iterator[GaugeMetricFamily]:
         rows = status_report.collect(self._client, self._settings, now)
-        states = Counter(feed_state(row) for row in rows if row.enabled)
+        states = Counter(row.state for row in rows if row.enabled)
         feeds = GaugeMetricFamily("feedwatch_feeds", "Enabled feeds by state", labels=["state"])
-        for name in FEED_STATES:
+        for name in status_report.FEED_STATES:
             feeds.add_metric([name], states[name])
         yield feeds
-        late_by_host: Counter[str] = Counter()
-        for row in rows:
-            if row.enabled and row.late:
-                late_by_host[host_of(row.location or row.url)] += 1
         hosts = GaugeMetricFamily("feedwatch_host_late_feeds",
                                   "Feeds waiting past their due time, per host with any",
                                   labels=["host"])
-        for host, late in sorted(late_by_host.items()):
-            hosts.add_metric([host], late)
+        for host in status_report.collect_hosts(self._client, self._settings, now):
+            if host.late:
+                hosts.add_metric([host.host], host.late)
         yield hosts
         earliest = cast(list[tuple[bytes, float]],
                         self._client.zrange(HOSTS_DUE_KEY, 0, 0, withscores=True))
@@ -113,13 +96,12 @@ class FeedwatchCollector(Collector):
         yield at_risk
 
     def _heartbeats(self, now: float) -> Iterator[GaugeMetricFamily]:
-        beats = cast(dict[bytes, bytes], self._client.hgetall(HEARTBEAT_KEY))
         ages = GaugeMetricFamily("feedwatch_heartbeat_age_seconds",
                                  "Seconds since a beat sent a tick, or a worker took a task",
                                  labels=["role", "host"])
-        for name, seen in sorted(beats.items()):
-            role, _, host = name.decode().partition(":")
-            ages.add_metric([role, host], max(0.0, now - float(seen)))
+        for name, seen in sorted(heartbeat.seen(self._client).items()):
+            role, _, host = name.partition(":")
+            ages.add_metric([role, host], max(0.0, now - seen))
         yield ages
 
 

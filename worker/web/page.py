@@ -20,7 +20,6 @@ from worker.keys import STORIES_HOURLY_KEY, dead_stream
 from worker.report import groups as consumer_groups
 from worker.report import status as status_report
 from worker.service.counters import HOUR, hour_of
-from worker.web.metrics import feed_state
 
 CHART_HOURS = 24
 SHOWN_FEEDS = 1000
@@ -36,7 +35,7 @@ def page() -> bytes:
 def status(client: redis.Redis, settings: Settings, now: float | None = None) -> dict[str, Any]:
     """Everything the page shows, as JSON-ready data."""
     at = time.time() if now is None else now
-    feeds = [asdict(row) | {"state": feed_state(row)}
+    feeds = [asdict(row) | {"state": row.state}
              for row in status_report.collect(client, settings, at) if row.enabled]
     by_state = Counter(feed["state"] for feed in feeds)
     feeds.sort(key=lambda feed: (feed["state"] == "ok", feed["key"]))

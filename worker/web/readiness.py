@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import redis
 
-from worker.keys import HEARTBEAT_KEY
+from worker.service import heartbeat
 
 TICKS = 3
 """Ticks a beat may miss before the deployment is not ready."""
@@ -31,25 +31,17 @@ def checks(client: redis.Redis, tick: float, now: float | None = None) -> list[C
     """The readiness checks, in order; those after Redis are failed too when it is away."""
     at = time.time() if now is None else now
     try:
-        beats = {k.decode(): float(v) for k, v in client.hgetall(HEARTBEAT_KEY).items()}  # type: ignore[union-attr]
+        beats = heartbeat.seen(client)
     except (redis.ConnectionError, redis.TimeoutError) as exc:
         return [Check("redis", False, f"unreachable: {exc}"),
                 Check("beat", False, "unknown, Redis is unreachable"),
                 Check("worker", False, "unknown, Redis is unreachable")]
-    beat_limit = max(MIN_BEAT_AGE, TICKS * tick)
-    beat = _age_check("beat", beats.get("beat"), beat_limit, at, "sent a tick")
+    beat = heartbeat.judge("a beat", "beat", beats.get("beat"),
+                           max(MIN_BEAT_AGE, TICKS * tick), at)
     workers = [seen for name, seen in beats.items() if name.startswith("worker:")]
-    worker = _age_check("worker", max(workers, default=None), WORKER_AGE, at, "took a task")
-    return [Check("redis", True, "answers"), beat, worker]
-
-
-def _age_check(name: str, seen: float | None, limit: float, now: float, what: str) -> Check:
-    if seen is None:
-        return Check(name, False, f"no heartbeat from a {name} yet")
-    age = max(0.0, now - seen)
-    if age > limit:
-        return Check(name, False, f"last {what} {age:.0f} s ago (limit {limit:.0f} s)")
-    return Check(name, True, f"{what} {age:.0f} s ago")
+    worker = heartbeat.judge("any worker", "worker", max(workers, default=None), WORKER_AGE, at)
+    return [Check("redis", True, "answers"), Check("beat", beat.healthy, beat.message),
+            Check("worker", worker.healthy, worker.message)]
 
 
 def answer(results: list[Check]) -> tuple[int, dict[str, object]]:

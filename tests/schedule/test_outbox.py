@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from worker.config import HostPolicy
-from worker.outbox import Outbox
 from worker.schedule.hosts import HostLimits
+from worker.schedule.outbox import Outbox
 
 
 def turns(client: redis.Redis, writes: Outbox, max_concurrent: int = 1) -> HostLimits:
